@@ -40,15 +40,25 @@
 
 /* Per-directory options, fixed when the directory is created. */
 enum {
-	/* Lookups fold case (Unicode full case folding of valid UTF-8);
-	 * the name is stored and listed as given. Names must be valid
-	 * UTF-8 in such a directory (-EILSEQ otherwise). */
+	/* Lookups fold case: two names are the same entry when their
+	 * canonical decompositions (NFD) are equal after Unicode full case
+	 * folding (libunistring's u8_casefold with UNINORM_NFD, as ext4's
+	 * casefold does). The name is stored and listed as given. Names
+	 * must be valid UTF-8 in such a directory (-EILSEQ otherwise). */
 	DIR_OPT_CASEFOLD = 1u << 0,
 };
+#define DIR_OPT_ALL	DIR_OPT_CASEFOLD
+
+/* Longest folded name (key of a casefold entry); a name whose folded form
+ * is longer fails -ENAMETOOLONG. No 255-byte name comes near it. */
+#define DIR_FOLD_MAX	1024
 
 /* Readdir cookies 0 and 1 are never given to entries: the driver uses
  * them for "." and "..". Entry cookies start at DIR_COOKIE_FIRST. */
 #define DIR_COOKIE_FIRST 2
+/* Cookies stay below 2^63 so that they fit a signed 64-bit offset (FUSE,
+ * NFS, off_t). An insert that would need a larger one fails -ENOSPC. */
+#define DIR_COOKIE_MAX	((UINT64_C(1) << 63) - 1)
 
 struct dir_entry {
 	uint64_t ino;
@@ -80,14 +90,25 @@ struct dir_stream {
 	/* Block size of the stream's records (e.g. 4096); records never
 	 * cross a block boundary. 0 means 4096. */
 	uint32_t block_size;
-	/* The in-memory lookup index (see dir_linear_init) belongs to the
-	 * stream: it lives as long as the driver keeps this structure, so a
-	 * driver that keeps it in its in-memory inode keeps the index warm.
-	 * The driver frees it with dir_stream_release(). */
+	/* The in-memory index (a name-hash table, the live entries in cookie
+	 * order, and each block's largest free slot) belongs to the stream:
+	 * it is built by the first call that needs it (lookup, insert,
+	 * remove, replace, count, is_empty, iterate: one pass over the
+	 * stream), kept up to date by every change made through this
+	 * library, and lives as long as the driver keeps this structure. A
+	 * driver that keeps it in its in-memory inode keeps the index warm;
+	 * one that sets the stream up per operation pays the pass each time.
+	 * Zero it (NULL) before first use. Costs about 40 bytes per entry. */
 	void *index;
 };
 
-/* Free the stream's in-memory index (if any). */
+/*
+ * Drop the stream's in-memory index (if any); the next call rebuilds it.
+ * Call it when the structure goes away, and whenever the stream's bytes
+ * changed other than through this library -- in particular after the
+ * driver discards writes that a dir_* call made (an aborted transaction):
+ * the index would otherwise describe records that are not there.
+ */
 void dir_stream_release(struct dir_stream *s);
 
 /*
@@ -180,8 +201,10 @@ int dir_lookup(struct dir *d, const char *name, size_t len,
 	       struct dir_entry *e, struct mixfs_err *err);
 
 /* Add an entry. -EEXIST if the name (folded, in a casefold directory) is
- * present; -ENOSPC if the storage is full. The new entry's cookie is
- * larger than every cookie the directory has given before. */
+ * present; -ENOSPC if the storage is full (or the cookies ran out);
+ * -EINVAL if @ino is 0 (the linear format marks free records with inode
+ * 0). The new entry's cookie is larger than every cookie the directory
+ * has given before. */
 int dir_insert(struct dir *d, const char *name, size_t len, uint64_t ino,
 	       unsigned char type, struct mixfs_err *err);
 
@@ -235,8 +258,11 @@ struct dir_rename_args {
 	/*
 	 * Loop check: called for the destination's parent and then each of its
 	 * ancestors, until the root; returns the parent of @ino in *@parent
-	 * (the root returns itself). May be NULL when the source is not a
-	 * directory or both parents are the same directory.
+	 * (the root returns itself). For an EXCHANGE of a directory it walks
+	 * up from the source's parent the same way. May be NULL when neither
+	 * end is a directory or both parents are the same directory. An error
+	 * it returns is returned by dir_rename_plan(); a chain that does not
+	 * reach the root within 1 << 20 steps fails -EUCLEAN.
 	 */
 	int (*parent_of)(void *arg, uint64_t ino, uint64_t *parent);
 	void *arg;
@@ -258,8 +284,11 @@ struct dir_rename_plan {
 /*
  * Check the rename rules and produce a plan. Errors: -EEXIST (NOREPLACE
  * and dst exists), -ENOENT (EXCHANGE and dst missing), -EINVAL (both
- * NOREPLACE and EXCHANGE, or moving a directory into its own subtree),
- * -ENOTDIR (dir over non-dir), -EISDIR (non-dir over dir), -ENOTEMPTY.
+ * NOREPLACE and EXCHANGE, an unknown flag, or moving a directory into its
+ * own subtree, either way for EXCHANGE), -ENOTDIR (dir over non-dir),
+ * -EISDIR (non-dir over dir), -ENOTEMPTY. Checked in this order, as Linux
+ * does: flags, existence, same inode (noop), loops, types. Pure: touches
+ * no storage except through @parent_of.
  */
 int dir_rename_plan(const struct dir_rename_args *a,
 		    struct dir_rename_plan *plan, struct mixfs_err *err);
