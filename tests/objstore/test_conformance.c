@@ -26,7 +26,7 @@
 
 static const struct backend backends[] = {
 	{ "mem", "mem:%.0s%s", false, true, true },
-/*ROCKSDB*/
+	{ "rocksdb", "rocksdb:%s%s", true, true, true },
 };
 
 #define KiB 1024u
