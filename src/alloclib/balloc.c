@@ -352,7 +352,8 @@ int balloc_check(const struct balloc *a, const struct balloc_extent *used,
 	us.v = malloc((n ? n : 1) * sizeof(*us.v));
 	if (!us.v)
 		return mixfs_err_set(err, -ENOMEM, "check: out of memory");
-	memcpy(us.v, used, n * sizeof(*us.v));
+	if (n)
+		memcpy(us.v, used, n * sizeof(*us.v));
 	qsort(us.v, n, sizeof(*us.v), cmp_start);
 	/* merge overlapping or touching in-use extents */
 	for (i = 0; i < n; i++) {
