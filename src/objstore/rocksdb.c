@@ -21,10 +21,10 @@
  * wrote them, like RocksDB's own files).
  *
  * Every change, a single call or a transaction, goes through one batch
- * builder (struct bb): it keeps an overlay of the chunks, object records and
- * attributes changed so far, so that a later step sees earlier ones, checks
- * capacity as it goes, and ends as one rocksdb WriteBatch that also carries
- * the updated counters. So every change is atomic, and a failed one
+ * builder (struct bb, in rocksdb_batch.c): it keeps an overlay of the
+ * chunks, object records and attributes changed so far, so that a later
+ * step sees earlier ones, checks capacity as it goes, and ends as one
+ * rocksdb WriteBatch that also carries the updated counters. So every change is atomic, and a failed one
  * (-ENOSPC included) has written nothing.
  *
  * Locking: `wlock` serialises the writers, since a change reads chunks and
@@ -41,7 +41,7 @@
  * It deliberately does not cache anything itself (RocksDB's block cache
  * does), nor keep more than one database per store.
  */
-#include "objstore/backend.h"
+#include "objstore/rocksdb_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -52,122 +52,10 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <uuid/uuid.h>
-#include <xxhash.h>
-
-#include "objstore/objstore_rocksdb.h"
-
-#define RDB_MAGIC	"MIXFS-OBJSTORE"
-#define K_HEADER	'H'
-#define K_COUNTERS	'C'
-#define K_META		'M'
-#define K_DATA		'D'
-#define K_ATTR		'A'
-#define HASH_LEN	8
-#define KEY_MAX		(2 + 8 + OBJSTORE_ATTR_NAME_MAX + 1)
-
-/* The store header, key "oH". The version sits at byte 16. */
-struct rdb_header {
-	char magic[16];			/* RDB_MAGIC, NUL padded */
-	uint32_t version;		/* OBJSTORE_FORMAT_VERSION */
-	uint32_t chunk;			/* bytes of data per chunk key */
-	unsigned char uuid[16];
-	uint64_t capacity;		/* 0: the host filesystem's */
-};
-
-struct rdb_counters {
-	uint64_t next_id;		/* every id ever used is below it */
-	uint64_t used;			/* sum of the objects' allocated */
-	uint64_t objects;
-};
-
-struct rdb_meta {
-	uint64_t size;
-	uint64_t allocated;		/* sum of the chunks' len */
-	int64_t mtime_sec;
-	uint32_t mtime_nsec;
-	uint32_t reserved;
-};
-
-struct rdb_store {
-	struct objstore base;
-	rocksdb_t *db;
-	rocksdb_options_t *opts;
-	rocksdb_writeoptions_t *wopts;
-	rocksdb_readoptions_t *ropts;
-	char *path;
-	uint32_t chunk;			/* fixed at creation */
-	uint64_t capacity;		/* 0: host filesystem */
-	pthread_mutex_t wlock;		/* one writer at a time */
-	pthread_rwlock_t vis;		/* readers shared, batch apply excl. */
-	struct rdb_counters ctr;	/* written under wlock + vis excl. */
-};
-
-static struct rdb_store *rdb_of(struct objstore *s)
-{
-	return container_of(s, struct rdb_store, base);
-}
-
-/* --- keys and records ---------------------------------------------------- */
-
-static void put_be64(unsigned char *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-static uint64_t get_be64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static size_t key_meta(unsigned char *k, uint64_t id)
-{
-	k[0] = OBJSTORE_ROCKSDB_PREFIX;
-	k[1] = K_META;
-	put_be64(k + 2, id);
-	return 10;
-}
-
-static size_t key_data(unsigned char *k, uint64_t id, uint64_t idx)
-{
-	k[0] = OBJSTORE_ROCKSDB_PREFIX;
-	k[1] = K_DATA;
-	put_be64(k + 2, id);
-	put_be64(k + 10, idx);
-	return 18;
-}
-
-/* Attribute key of @name, or with @name NULL the prefix of all of @id's. */
-static size_t key_attr(unsigned char *k, uint64_t id, const char *name)
-{
-	size_t n = name ? strlen(name) : 0;
-
-	k[0] = OBJSTORE_ROCKSDB_PREFIX;
-	k[1] = K_ATTR;
-	put_be64(k + 2, id);
-	memcpy(k + 10, name ? name : "", n);
-	return 10 + n;
-}
 
 static const unsigned char key_header[2] = { OBJSTORE_ROCKSDB_PREFIX, K_HEADER };
-static const unsigned char key_counters[2] = { OBJSTORE_ROCKSDB_PREFIX,
-					       K_COUNTERS };
 
-static uint64_t chunk_hash(const void *data, size_t len, uint64_t id,
-			   uint64_t idx)
-{
-	return XXH3_64bits_withSeed(data, len,
-				    id * 0x9E3779B97F4A7C15ull ^ idx);
-}
-
-static int rdb_error(struct mixfs_err *err, char *msg, const char *what)
+int objstore_rdb_error(struct mixfs_err *err, char *msg, const char *what)
 {
 	int code = -EIO;
 
@@ -247,12 +135,17 @@ rocksdb_t *objstore_rocksdb_handle(struct objstore *s)
 	return rdb_of(s)->db;
 }
 
+int objstore_rdb_nomem(struct mixfs_err *err)
+{
+	return mixfs_err_set(err, -ENOMEM, "out of memory");
+}
+
 /* --- reading records ----------------------------------------------------- */
 
 /* Get @key into @out (exactly @len bytes). 1 found, 0 absent, <0 error. */
-static int get_fixed(struct rdb_store *r, const void *key, size_t klen,
-		     void *out, size_t len, const char *what,
-		     struct mixfs_err *err)
+int objstore_rdb_get_fixed(struct rdb_store *r, const void *key, size_t klen,
+			   void *out, size_t len, const char *what,
+			   struct mixfs_err *err)
 {
 	rocksdb_pinnableslice_t *v;
 	const char *p;
@@ -261,7 +154,7 @@ static int get_fixed(struct rdb_store *r, const void *key, size_t klen,
 
 	v = rocksdb_get_pinned(r->db, r->ropts, key, klen, &e);
 	if (e)
-		return rdb_error(err, e, "read");
+		return objstore_rdb_error(err, e, "read");
 	if (!v)
 		return 0;
 	p = rocksdb_pinnableslice_value(v, &vlen);
@@ -276,16 +169,16 @@ static int get_fixed(struct rdb_store *r, const void *key, size_t klen,
 	return 1;
 }
 
-static int meta_get(struct rdb_store *r, uint64_t id, struct rdb_meta *m,
-		    struct mixfs_err *err)
+int objstore_rdb_meta_get(struct rdb_store *r, uint64_t id,
+			  struct rdb_meta *m, struct mixfs_err *err)
 {
 	unsigned char k[10];
 
 	key_meta(k, id);
-	return get_fixed(r, k, sizeof(k), m, sizeof(*m), "object", err);
+	return objstore_rdb_get_fixed(r, k, sizeof(k), m, sizeof(*m), "object", err);
 }
 
-static int no_object(uint64_t id, struct mixfs_err *err)
+int objstore_rdb_no_object(uint64_t id, struct mixfs_err *err)
 {
 	return mixfs_err_set(err, -ENOENT, "no object %llu",
 			     (unsigned long long)id);
@@ -295,8 +188,9 @@ static int no_object(uint64_t id, struct mixfs_err *err)
  * Check a chunk value read from the store and return its data length.
  * -EBADMSG when the checksum does not match.
  */
-static ssize_t chunk_check(struct rdb_store *r, uint64_t id, uint64_t idx,
-			   const char *v, size_t vlen, struct mixfs_err *err)
+ssize_t objstore_rdb_chunk_check(struct rdb_store *r, uint64_t id,
+				 uint64_t idx, const char *v, size_t vlen,
+				 struct mixfs_err *err)
 {
 	uint64_t want;
 
@@ -332,10 +226,10 @@ static int chunk_read(struct rdb_store *r, uint64_t id, uint64_t idx,
 	key_data(k, id, idx);
 	v = rocksdb_get_pinned(r->db, r->ropts, (const char *)k, sizeof(k), &e);
 	if (e)
-		return rdb_error(err, e, "read");
+		return objstore_rdb_error(err, e, "read");
 	if (v) {
 		p = rocksdb_pinnableslice_value(v, &vlen);
-		len = chunk_check(r, id, idx, p, vlen, err);
+		len = objstore_rdb_chunk_check(r, id, idx, p, vlen, err);
 		if (len < 0) {
 			rocksdb_pinnableslice_destroy(v);
 			return (int)len;
@@ -350,709 +244,6 @@ static int chunk_read(struct rdb_store *r, uint64_t id, uint64_t idx,
 	return 0;
 }
 
-/* --- the batch builder --------------------------------------------------- */
-
-/* An object as the change sees it so far. */
-struct pobj {
-	uint64_t id;
-	bool existed;		/* in the database before the change */
-	bool exists;		/* after the steps so far */
-	bool attrs_cleared;	/* every stored attribute is gone */
-	uint64_t size0;		/* stored size (no stored chunk lies past it) */
-	uint64_t db_limit;	/* stored chunks >= this index are gone */
-	struct rdb_meta m;	/* current record */
-};
-
-/* A changed chunk: @len bytes of @buf (room for chunk + HASH_LEN). */
-struct pchunk {
-	uint64_t id, idx;
-	unsigned char *buf;	/* NULL for a removed chunk */
-	size_t len;		/* 0: removed */
-};
-
-struct pattr {
-	uint64_t id;
-	char *name;
-	void *val;		/* NULL: removed */
-	size_t len;
-};
-
-struct bb {
-	struct rdb_store *r;
-	struct pobj *objs;	/* one per step at most: never reallocated */
-	size_t nobjs;
-	struct pchunk *chunks;
-	size_t nchunks, chunk_cap;
-	struct pattr *attrs;
-	size_t nattrs, attr_cap;
-	struct rdb_counters ctr;
-};
-
-static int bb_init(struct bb *b, struct rdb_store *r, size_t steps)
-{
-	memset(b, 0, sizeof(*b));
-	b->r = r;
-	b->objs = calloc(steps, sizeof(*b->objs));
-	b->ctr = r->ctr;
-	return b->objs ? 0 : -ENOMEM;
-}
-
-static void bb_release(struct bb *b)
-{
-	size_t i;
-
-	for (i = 0; i < b->nchunks; i++)
-		free(b->chunks[i].buf);
-	for (i = 0; i < b->nattrs; i++) {
-		free(b->attrs[i].name);
-		free(b->attrs[i].val);
-	}
-	free(b->chunks);
-	free(b->attrs);
-	free(b->objs);
-}
-
-static int nomem(struct mixfs_err *err)
-{
-	return mixfs_err_set(err, -ENOMEM, "out of memory");
-}
-
-/* The object @id as seen by the change, loaded on first use. */
-static int bb_obj(struct bb *b, uint64_t id, struct pobj **out,
-		  struct mixfs_err *err)
-{
-	struct pobj *o;
-	size_t i;
-	int ret;
-
-	for (i = 0; i < b->nobjs; i++) {
-		if (b->objs[i].id == id) {
-			*out = &b->objs[i];
-			return 0;
-		}
-	}
-	o = &b->objs[b->nobjs];
-	memset(o, 0, sizeof(*o));
-	o->id = id;
-	o->db_limit = UINT64_MAX;
-	ret = meta_get(b->r, id, &o->m, err);
-	if (ret < 0)
-		return ret;
-	o->existed = o->exists = ret == 1;
-	o->size0 = o->m.size;
-	b->nobjs++;
-	*out = o;
-	return 0;
-}
-
-static void touch(struct pobj *o)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	o->m.mtime_sec = ts.tv_sec;
-	o->m.mtime_nsec = (uint32_t)ts.tv_nsec;
-}
-
-static struct pchunk *pchunk_find(struct bb *b, uint64_t id, uint64_t idx)
-{
-	size_t i;
-
-	for (i = b->nchunks; i-- > 0;)
-		if (b->chunks[i].idx == idx && b->chunks[i].id == id)
-			return &b->chunks[i];
-	return NULL;
-}
-
-static struct pchunk *pchunk_add(struct bb *b, uint64_t id, uint64_t idx)
-{
-	struct pchunk *c;
-
-	if (b->nchunks == b->chunk_cap) {
-		size_t cap = b->chunk_cap ? b->chunk_cap * 2 : 16;
-
-		c = realloc(b->chunks, cap * sizeof(*c));
-		if (!c)
-			return NULL;
-		b->chunks = c;
-		b->chunk_cap = cap;
-	}
-	c = &b->chunks[b->nchunks++];
-	c->id = id;
-	c->idx = idx;
-	c->buf = NULL;
-	c->len = 0;
-	return c;
-}
-
-/* Is chunk @idx of @o possibly in the database, as seen by the change? */
-static bool stored_chunk_live(struct bb *b, const struct pobj *o, uint64_t idx)
-{
-	return o->existed && idx < o->db_limit &&
-	       idx < (o->size0 + b->r->chunk - 1) / b->r->chunk;
-}
-
-/* Chunk @idx of @o with a buffer to change, loaded on first use. */
-static int bb_chunk(struct bb *b, struct pobj *o, uint64_t idx,
-		    struct pchunk **out, struct mixfs_err *err)
-{
-	struct rdb_store *r = b->r;
-	struct pchunk *c = pchunk_find(b, o->id, idx);
-	rocksdb_pinnableslice_t *v = NULL;
-	unsigned char k[18];
-	char *e = NULL;
-
-	if (c && c->buf) {
-		*out = c;
-		return 0;
-	}
-	if (!c && stored_chunk_live(b, o, idx)) {
-		key_data(k, o->id, idx);
-		v = rocksdb_get_pinned(r->db, r->ropts, (const char *)k,
-				       sizeof(k), &e);
-		if (e)
-			return rdb_error(err, e, "read");
-	}
-	if (!c && !(c = pchunk_add(b, o->id, idx)))
-		goto out_nomem;
-	c->buf = malloc(r->chunk + HASH_LEN);
-	if (!c->buf)
-		goto out_nomem;
-	c->len = 0;
-	if (v) {
-		size_t vlen;
-		const char *p = rocksdb_pinnableslice_value(v, &vlen);
-		ssize_t len = chunk_check(r, o->id, idx, p, vlen, err);
-
-		if (len >= 0)
-			memcpy(c->buf, p, (size_t)len);
-		rocksdb_pinnableslice_destroy(v);
-		if (len < 0)
-			return (int)len;
-		c->len = (size_t)len;
-	}
-	*out = c;
-	return 0;
-out_nomem:
-	rocksdb_pinnableslice_destroy(v);
-	return nomem(err);
-}
-
-static void chunk_drop(struct pobj *o, struct pchunk *c)
-{
-	o->m.allocated -= c->len;
-	c->len = 0;
-}
-
-static int check_capacity(struct bb *b, uint64_t grow, struct mixfs_err *err)
-{
-	uint64_t cap = b->r->capacity;
-
-	if (cap && (grow > cap || b->ctr.used > cap - grow))
-		return mixfs_err_set(err, -ENOSPC,
-			"store full: %llu of %llu bytes used, %llu more needed",
-			(unsigned long long)b->ctr.used,
-			(unsigned long long)cap, (unsigned long long)grow);
-	return 0;
-}
-
-static int step_write(struct bb *b, struct pobj *o, uint64_t off,
-		      const unsigned char *buf, size_t len,
-		      struct mixfs_err *err)
-{
-	const uint64_t csz = b->r->chunk;
-	uint64_t idx, first = off / csz, last, before = o->m.allocated;
-	int ret;
-
-	if (len == 0) {
-		touch(o);
-		return 0;
-	}
-	last = (off + len - 1) / csz;
-	for (idx = first; idx <= last; idx++) {
-		uint64_t cstart = idx * csz;
-		size_t from = off > cstart ? (size_t)(off - cstart) : 0;
-		size_t to = off + len - cstart < csz ?
-			(size_t)(off + len - cstart) : (size_t)csz;
-		struct pchunk *c;
-
-		ret = bb_chunk(b, o, idx, &c, err);
-		if (ret)
-			return ret;
-		if (from > c->len)
-			memset(c->buf + c->len, 0, from - c->len);
-		memcpy(c->buf + from, buf + (cstart + from - off), to - from);
-		if (to > c->len) {
-			o->m.allocated += to - c->len;
-			c->len = to;
-		}
-	}
-	ret = check_capacity(b, o->m.allocated - before, err);
-	if (ret)
-		return ret;
-	b->ctr.used += o->m.allocated - before;
-	if (off + len > o->m.size)
-		o->m.size = off + len;
-	touch(o);
-	return 0;
-}
-
-/*
- * Drop whole chunks [@first, @last] of @o: those changed in the overlay and
- * those stored. Stored ones past db_limit are gone already.
- */
-static int drop_chunks(struct bb *b, struct pobj *o, uint64_t first,
-		       uint64_t last, struct mixfs_err *err)
-{
-	struct rdb_store *r = b->r;
-	unsigned char lo[18], hi[18];
-	rocksdb_readoptions_t *ro;
-	rocksdb_iterator_t *it;
-	char *e = NULL;
-	size_t i;
-	int ret = 0;
-
-	for (i = 0; i < b->nchunks; i++) {
-		struct pchunk *c = &b->chunks[i];
-
-		if (c->id == o->id && c->idx >= first && c->idx <= last)
-			chunk_drop(o, c);
-	}
-	if (!o->existed || first >= o->db_limit)
-		return 0;
-	if (last >= o->db_limit)
-		last = o->db_limit - 1;
-	key_data(lo, o->id, first);
-	if (last == UINT64_MAX)
-		key_data(hi, o->id + 1, 0);	/* ids never reach UINT64_MAX+1 */
-	else
-		key_data(hi, o->id, last + 1);
-	if (o->id == UINT64_MAX && last == UINT64_MAX)
-		memset(hi + 2, 0xff, 16);
-	ro = rocksdb_readoptions_create();
-	rocksdb_readoptions_set_iterate_upper_bound(ro, (const char *)hi,
-						    sizeof(hi));
-	it = rocksdb_create_iterator(r->db, ro);
-	for (rocksdb_iter_seek(it, (const char *)lo, sizeof(lo));
-	     rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
-		size_t klen, vlen;
-		const unsigned char *k = (const unsigned char *)
-			rocksdb_iter_key(it, &klen);
-		uint64_t idx;
-		struct pchunk *c;
-
-		if (klen != 18)
-			continue;
-		idx = get_be64(k + 10);
-		if (pchunk_find(b, o->id, idx))
-			continue;	/* counted through the overlay */
-		rocksdb_iter_value(it, &vlen);
-		c = pchunk_add(b, o->id, idx);
-		if (!c) {
-			ret = nomem(err);
-			break;
-		}
-		c->len = vlen >= HASH_LEN ? vlen - HASH_LEN : 0;
-		chunk_drop(o, c);
-	}
-	rocksdb_iter_get_error(it, &e);
-	if (e && !ret)
-		ret = rdb_error(err, e, "iteration");
-	else
-		rocksdb_free(e);
-	rocksdb_iter_destroy(it);
-	rocksdb_readoptions_destroy(ro);
-	return ret;
-}
-
-static int step_truncate(struct bb *b, struct pobj *o, uint64_t size,
-			 struct mixfs_err *err)
-{
-	const uint64_t csz = b->r->chunk;
-	uint64_t idx = size / csz, before = o->m.allocated;
-	size_t tail = (size_t)(size % csz);
-	struct pchunk *c;
-	int ret;
-
-	if (size < o->m.size) {
-		uint64_t first_dead = tail ? idx + 1 : idx;
-
-		ret = drop_chunks(b, o, first_dead, UINT64_MAX, err);
-		if (ret)
-			return ret;
-		if (first_dead < o->db_limit)
-			o->db_limit = first_dead;
-		if (tail) {
-			ret = bb_chunk(b, o, idx, &c, err);
-			if (ret)
-				return ret;
-			if (c->len > tail) {
-				o->m.allocated -= c->len - tail;
-				c->len = tail;
-			}
-		}
-		b->ctr.used -= before - o->m.allocated;
-	}
-	o->m.size = size;
-	touch(o);
-	return 0;
-}
-
-/* Zero [@from, @to) of chunk @idx, storing only up to the last non-hole. */
-static int zero_in_chunk(struct bb *b, struct pobj *o, uint64_t idx,
-			 size_t from, size_t to, struct mixfs_err *err)
-{
-	struct pchunk *c;
-	int ret = bb_chunk(b, o, idx, &c, err);
-
-	if (ret)
-		return ret;
-	if (c->len <= from)
-		return 0;
-	if (to >= c->len) {
-		o->m.allocated -= c->len - from;
-		c->len = from;
-	} else {
-		memset(c->buf + from, 0, to - from);
-	}
-	return 0;
-}
-
-static int step_punch(struct bb *b, struct pobj *o, uint64_t off,
-		      uint64_t len, struct mixfs_err *err)
-{
-	const uint64_t csz = b->r->chunk;
-	uint64_t end = len > o->m.size - off ? o->m.size : off + len;
-	uint64_t first, last, before = o->m.allocated;
-	int ret = 0;
-
-	if (off >= o->m.size || off >= end)
-		return 0;
-	first = off / csz;
-	last = (end - 1) / csz;
-	if (off % csz) {
-		uint64_t cend = end - first * csz < csz ? end - first * csz : csz;
-
-		ret = zero_in_chunk(b, o, first, (size_t)(off % csz),
-				    (size_t)cend, err);
-		first++;
-	}
-	if (!ret && end % csz && last >= first) {
-		ret = zero_in_chunk(b, o, last, 0, (size_t)(end % csz), err);
-		if (last == 0)
-			first = 1;	/* nothing whole left */
-		else
-			last--;
-	}
-	if (!ret && first <= last)
-		ret = drop_chunks(b, o, first, last, err);
-	if (ret)
-		return ret;
-	b->ctr.used -= before - o->m.allocated;
-	touch(o);
-	return 0;
-}
-
-static struct pattr *pattr_find(struct bb *b, uint64_t id, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < b->nattrs; i++)
-		if (b->attrs[i].id == id && !strcmp(b->attrs[i].name, name))
-			return &b->attrs[i];
-	return NULL;
-}
-
-static struct pattr *pattr_get(struct bb *b, uint64_t id, const char *name)
-{
-	struct pattr *a = pattr_find(b, id, name);
-
-	if (a)
-		return a;
-	if (b->nattrs == b->attr_cap) {
-		size_t cap = b->attr_cap ? b->attr_cap * 2 : 8;
-
-		a = realloc(b->attrs, cap * sizeof(*a));
-		if (!a)
-			return NULL;
-		b->attrs = a;
-		b->attr_cap = cap;
-	}
-	a = &b->attrs[b->nattrs];
-	a->id = id;
-	a->val = NULL;
-	a->len = 0;
-	a->name = strdup(name);
-	if (!a->name)
-		return NULL;
-	b->nattrs++;
-	return a;
-}
-
-static int step_setattr(struct bb *b, struct pobj *o, const char *name,
-			const void *val, size_t len, struct mixfs_err *err)
-{
-	struct pattr *a = pattr_get(b, o->id, name);
-	void *copy = malloc(len ? len : 1);
-
-	if (!a || !copy) {
-		free(copy);
-		return nomem(err);
-	}
-	memcpy(copy, val, len);
-	free(a->val);
-	a->val = copy;
-	a->len = len;
-	return 0;
-}
-
-static int step_rmattr(struct bb *b, struct pobj *o, const char *name,
-		       struct mixfs_err *err)
-{
-	struct pattr *a = pattr_find(b, o->id, name);
-	unsigned char k[KEY_MAX];
-	bool present;
-
-	if (a) {
-		present = a->val != NULL;
-	} else if (!o->existed || o->attrs_cleared) {
-		present = false;
-	} else {
-		rocksdb_pinnableslice_t *v;
-		char *e = NULL;
-
-		v = rocksdb_get_pinned(b->r->db, b->r->ropts, (const char *)k,
-				       key_attr(k, o->id, name), &e);
-		if (e)
-			return rdb_error(err, e, "read");
-		present = v != NULL;
-		rocksdb_pinnableslice_destroy(v);
-	}
-	if (!present)
-		return mixfs_err_set(err, -ENODATA,
-			"object %llu has no attribute '%s'",
-			(unsigned long long)o->id, name);
-	a = pattr_get(b, o->id, name);
-	if (!a)
-		return nomem(err);
-	free(a->val);
-	a->val = NULL;
-	a->len = 0;
-	return 0;
-}
-
-static int step_create(struct bb *b, struct pobj *o, struct mixfs_err *err)
-{
-	if (o->exists)
-		return mixfs_err_set(err, -EEXIST, "object %llu exists",
-				     (unsigned long long)o->id);
-	o->exists = true;
-	memset(&o->m, 0, sizeof(o->m));
-	touch(o);
-	b->ctr.objects++;
-	if (o->id >= b->ctr.next_id)
-		b->ctr.next_id = o->id == UINT64_MAX ? UINT64_MAX : o->id + 1;
-	return 0;
-}
-
-static void step_remove(struct bb *b, struct pobj *o)
-{
-	size_t i;
-
-	for (i = 0; i < b->nchunks; i++)
-		if (b->chunks[i].id == o->id)
-			b->chunks[i].len = 0;
-	for (i = 0; i < b->nattrs; i++) {
-		if (b->attrs[i].id == o->id) {
-			free(b->attrs[i].val);
-			b->attrs[i].val = NULL;
-		}
-	}
-	b->ctr.used -= o->m.allocated;
-	b->ctr.objects--;
-	o->exists = false;
-	o->db_limit = 0;
-	o->attrs_cleared = o->existed;
-	memset(&o->m, 0, sizeof(o->m));
-}
-
-/* Step kind used internally for punch, which transactions do not offer. */
-#define STEP_PUNCH ((enum objstore_step_kind)100)
-
-static int bb_step(struct bb *b, const struct objstore_step *st,
-		   struct mixfs_err *err)
-{
-	struct pobj *o;
-	int ret = bb_obj(b, st->id, &o, err);
-
-	if (ret)
-		return ret;
-	if (st->kind == OBJSTORE_STEP_CREATE)
-		return step_create(b, o, err);
-	if (!o->exists)
-		return no_object(st->id, err);
-	switch ((int)st->kind) {
-	case OBJSTORE_STEP_REMOVE:
-		step_remove(b, o);
-		return 0;
-	case OBJSTORE_STEP_WRITE:
-		return step_write(b, o, st->off, st->buf, st->len, err);
-	case OBJSTORE_STEP_TRUNCATE:
-		return step_truncate(b, o, st->off, err);
-	case STEP_PUNCH:
-		return step_punch(b, o, st->off, st->len, err);
-	case OBJSTORE_STEP_SETATTR:
-		return step_setattr(b, o, st->name, st->buf, st->len, err);
-	case OBJSTORE_STEP_RMATTR:
-		return step_rmattr(b, o, st->name, err);
-	}
-	return mixfs_err_set(err, -EINVAL, "unknown step kind %d",
-			     (int)st->kind);
-}
-
-/* Delete every stored key in [@lo, @hi) into @wb. */
-static int delete_stored(struct rdb_store *r, rocksdb_writebatch_t *wb,
-			 const unsigned char *lo, size_t lolen,
-			 const unsigned char *hi, size_t hilen,
-			 struct mixfs_err *err)
-{
-	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-	rocksdb_iterator_t *it;
-	char *e = NULL;
-
-	rocksdb_readoptions_set_iterate_upper_bound(ro, (const char *)hi, hilen);
-	it = rocksdb_create_iterator(r->db, ro);
-	for (rocksdb_iter_seek(it, (const char *)lo, lolen);
-	     rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
-		size_t klen;
-		const char *k = rocksdb_iter_key(it, &klen);
-
-		rocksdb_writebatch_delete(wb, k, klen);
-	}
-	rocksdb_iter_get_error(it, &e);
-	rocksdb_iter_destroy(it);
-	rocksdb_readoptions_destroy(ro);
-	return e ? rdb_error(err, e, "iteration") : 0;
-}
-
-/* Range end past every key of object @id with kind @kind. */
-static void key_after_object(unsigned char *k, char kind, uint64_t id)
-{
-	k[0] = OBJSTORE_ROCKSDB_PREFIX;
-	k[1] = kind;
-	if (id == UINT64_MAX) {
-		k[1]++;
-		memset(k + 2, 0, 8);
-	} else {
-		put_be64(k + 2, id + 1);
-	}
-}
-
-/* Turn the overlay into one batch and apply it. */
-static int bb_commit(struct bb *b, struct mixfs_err *err)
-{
-	struct rdb_store *r = b->r;
-	rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-	unsigned char k[KEY_MAX], hi[18];
-	char *e = NULL;
-	size_t i;
-	int ret = 0;
-
-	for (i = 0; i < b->nobjs && !ret; i++) {
-		struct pobj *o = &b->objs[i];
-
-		if (o->existed && o->db_limit != UINT64_MAX) {
-			key_after_object(hi, K_DATA, o->id);
-			ret = delete_stored(r, wb, k, key_data(k, o->id,
-					    o->db_limit), hi, 10, err);
-		}
-		if (!ret && o->attrs_cleared) {
-			key_after_object(hi, K_ATTR, o->id);
-			ret = delete_stored(r, wb, k, key_attr(k, o->id, NULL),
-					    hi, 10, err);
-		}
-		key_meta(k, o->id);
-		if (o->exists)
-			rocksdb_writebatch_put(wb, (const char *)k, 10,
-					       (const char *)&o->m, sizeof(o->m));
-		else if (o->existed)
-			rocksdb_writebatch_delete(wb, (const char *)k, 10);
-	}
-	for (i = 0; i < b->nchunks && !ret; i++) {
-		struct pchunk *c = &b->chunks[i];
-
-		key_data(k, c->id, c->idx);
-		if (c->len == 0) {
-			rocksdb_writebatch_delete(wb, (const char *)k, 18);
-		} else {
-			uint64_t h = chunk_hash(c->buf, c->len, c->id, c->idx);
-
-			memcpy(c->buf + c->len, &h, HASH_LEN);
-			rocksdb_writebatch_put(wb, (const char *)k, 18,
-					       (const char *)c->buf,
-					       c->len + HASH_LEN);
-		}
-	}
-	for (i = 0; i < b->nattrs && !ret; i++) {
-		struct pattr *a = &b->attrs[i];
-		size_t klen = key_attr(k, a->id, a->name);
-
-		if (a->val)
-			rocksdb_writebatch_put(wb, (const char *)k, klen,
-					       a->val, a->len);
-		else
-			rocksdb_writebatch_delete(wb, (const char *)k, klen);
-	}
-	rocksdb_writebatch_put(wb, (const char *)key_counters,
-			       sizeof(key_counters), (const char *)&b->ctr,
-			       sizeof(b->ctr));
-	if (!ret) {
-		pthread_rwlock_wrlock(&r->vis);
-		rocksdb_write(r->db, r->wopts, wb, &e);
-		if (!e)
-			r->ctr = b->ctr;
-		pthread_rwlock_unlock(&r->vis);
-		if (e)
-			ret = rdb_error(err, e, "write");
-	}
-	rocksdb_writebatch_destroy(wb);
-	return ret;
-}
-
-/* Apply @n steps as one atomic change; the caller holds wlock. */
-static int rdb_apply_locked(struct rdb_store *r,
-			    const struct objstore_step *steps, size_t n,
-			    bool txn, struct mixfs_err *err)
-{
-	struct bb b;
-	size_t i;
-	int ret;
-
-	ret = bb_init(&b, r, n);
-	if (ret)
-		ret = nomem(err);
-	for (i = 0; i < n && !ret; i++) {
-		ret = bb_step(&b, &steps[i], err);
-		if (ret && txn)
-			mixfs_err_prefix(err, ret, "transaction step %zu", i + 1);
-	}
-	if (!ret)
-		ret = bb_commit(&b, err);
-	bb_release(&b);
-	return ret;
-}
-
-static int rdb_apply(struct rdb_store *r, const struct objstore_step *steps,
-		     size_t n, bool txn, struct mixfs_err *err)
-{
-	int ret;
-
-	pthread_mutex_lock(&r->wlock);
-	ret = rdb_apply_locked(r, steps, n, txn, err);
-	pthread_mutex_unlock(&r->wlock);
-	return ret;
-}
-
 static int rdb_apply1(struct objstore *s, enum objstore_step_kind kind,
 		      uint64_t id, uint64_t off, const char *name,
 		      const void *buf, size_t len, struct mixfs_err *err)
@@ -1062,7 +253,7 @@ static int rdb_apply1(struct objstore *s, enum objstore_step_kind kind,
 		.buf = (void *)buf, .len = len,
 	};
 
-	return rdb_apply(rdb_of(s), &st, 1, false, err);
+	return objstore_rdb_apply(rdb_of(s), &st, 1, false, err);
 }
 
 
@@ -1085,7 +276,7 @@ static int rdb_create_fresh(struct objstore *s, uint64_t *id,
 	if (st.id == UINT64_MAX)
 		ret = mixfs_err_set(err, -ENOSPC, "no unused object ids left");
 	else
-		ret = rdb_apply_locked(r, &st, 1, false, err);
+		ret = objstore_rdb_apply_locked(r, &st, 1, false, err);
 	pthread_mutex_unlock(&r->wlock);
 	if (!ret)
 		*id = st.id;
@@ -1131,7 +322,7 @@ static int rdb_rmattr(struct objstore *s, uint64_t id, const char *name,
 static int rdb_txn_commit(struct objstore *s, const struct objstore_txn *t,
 			  struct mixfs_err *err)
 {
-	return rdb_apply(rdb_of(s), t->steps, t->nsteps, true, err);
+	return objstore_rdb_apply(rdb_of(s), t->steps, t->nsteps, true, err);
 }
 
 /* --- ops that only look -------------------------------------------------- */
@@ -1147,9 +338,9 @@ static ssize_t rdb_read(struct objstore *s, uint64_t id, uint64_t off,
 	int ret;
 
 	pthread_rwlock_rdlock(&r->vis);
-	ret = meta_get(r, id, &m, err);
+	ret = objstore_rdb_meta_get(r, id, &m, err);
 	if (ret == 0)
-		ret = no_object(id, err);
+		ret = objstore_rdb_no_object(id, err);
 	if (ret < 0)
 		goto out_unlock;
 	if (off >= m.size) {
@@ -1178,10 +369,10 @@ static int rdb_stat(struct objstore *s, uint64_t id, struct objstore_stat *st,
 		    struct mixfs_err *err)
 {
 	struct rdb_meta m;
-	int ret = meta_get(rdb_of(s), id, &m, err);
+	int ret = objstore_rdb_meta_get(rdb_of(s), id, &m, err);
 
 	if (ret == 0)
-		return no_object(id, err);
+		return objstore_rdb_no_object(id, err);
 	if (ret < 0)
 		return ret;
 	st->size = m.size;
@@ -1219,7 +410,7 @@ static int scan(struct rdb_store *r, const unsigned char *lo, size_t lolen,
 	rocksdb_iter_destroy(it);
 	rocksdb_readoptions_destroy(ro);
 	if (e)
-		return rdb_error(err, e, "iteration");
+		return objstore_rdb_error(err, e, "iteration");
 	return ret < 0 ? ret : 0;
 }
 
@@ -1276,15 +467,15 @@ static ssize_t rdb_getattr(struct objstore *s, uint64_t id, const char *name,
 	ssize_t ret;
 
 	pthread_rwlock_rdlock(&r->vis);
-	ret = meta_get(r, id, &m, err);
+	ret = objstore_rdb_meta_get(r, id, &m, err);
 	if (ret == 0)
-		ret = no_object(id, err);
+		ret = objstore_rdb_no_object(id, err);
 	if (ret < 0)
 		goto out_unlock;
 	v = rocksdb_get_pinned(r->db, r->ropts, (const char *)k,
 			       key_attr(k, id, name), &e);
 	if (e) {
-		ret = rdb_error(err, e, "read");
+		ret = objstore_rdb_error(err, e, "read");
 		goto out_unlock;
 	}
 	if (!v) {
@@ -1339,9 +530,9 @@ static ssize_t rdb_listattr(struct objstore *s, uint64_t id, char *buf,
 	int ret;
 
 	pthread_rwlock_rdlock(&r->vis);
-	ret = meta_get(r, id, &m, err);
+	ret = objstore_rdb_meta_get(r, id, &m, err);
 	if (ret == 0)
-		ret = no_object(id, err);
+		ret = objstore_rdb_no_object(id, err);
 	if (ret > 0) {
 		key_attr(lo, id, NULL);
 		key_after_object(hi, K_ATTR, id);
@@ -1383,7 +574,7 @@ static int rdb_sync(struct objstore *s, struct mixfs_err *err)
 	char *e = NULL;
 
 	rocksdb_flush_wal(rdb_of(s)->db, 1, &e);
-	return e ? rdb_error(err, e, "sync") : 0;
+	return e ? objstore_rdb_error(err, e, "sync") : 0;
 }
 
 /* --- opening and closing -------------------------------------------------- */
@@ -1404,7 +595,7 @@ static int probe_dir(const char *dir, struct mixfs_err *err)
 		return mixfs_err_set(err, -ENOTDIR,
 			"%s is not a directory, so not a mixfs store", dir);
 	if (asprintf(&current, "%s/CURRENT", dir) < 0)
-		return nomem(err);
+		return objstore_rdb_nomem(err);
 	found = stat(current, &st) == 0;
 	free(current);
 	if (found)
@@ -1458,14 +649,14 @@ static int db_has_keys(struct rdb_store *r)
 	return any;
 }
 
-static int put_record(struct rdb_store *r, const unsigned char *k,
+static int put_record(struct rdb_store *r, const void *k,
 		      size_t klen, const void *v, size_t vlen,
 		      struct mixfs_err *err)
 {
 	char *e = NULL;
 
 	rocksdb_put(r->db, r->wopts, (const char *)k, klen, v, vlen, &e);
-	return e ? rdb_error(err, e, "write") : 0;
+	return e ? objstore_rdb_error(err, e, "write") : 0;
 }
 
 /* Read, or with @create write, the header and counters. */
@@ -1473,7 +664,7 @@ static int load_header(struct rdb_store *r, bool create, bool have_size,
 		       uint64_t size, uint32_t chunk, struct mixfs_err *err)
 {
 	struct rdb_header h;
-	int ret = get_fixed(r, key_header, sizeof(key_header), &h, sizeof(h),
+	int ret = objstore_rdb_get_fixed(r, key_header, sizeof(key_header), &h, sizeof(h),
 			    "store header", err);
 
 	if (ret == -EUCLEAN)
@@ -1497,7 +688,7 @@ static int load_header(struct rdb_store *r, bool create, bool have_size,
 		uuid_generate(h.uuid);
 		h.capacity = have_size ? size : 0;
 		r->ctr.next_id = 1;
-		ret = put_record(r, key_counters, sizeof(key_counters), &r->ctr,
+		ret = put_record(r, KEY_COUNTERS, 2, &r->ctr,
 				 sizeof(r->ctr), err);
 		if (!ret)
 			ret = put_record(r, key_header, sizeof(key_header), &h,
@@ -1521,7 +712,7 @@ static int load_header(struct rdb_store *r, bool create, bool have_size,
 			return mixfs_err_set(err, -EUCLEAN,
 				"%s: store header names a chunk size of %u: "
 				"corrupt", r->path, h.chunk);
-		ret = get_fixed(r, key_counters, sizeof(key_counters), &r->ctr,
+		ret = objstore_rdb_get_fixed(r, KEY_COUNTERS, 2, &r->ctr,
 				sizeof(r->ctr), "store counters", err);
 		if (ret == 0)
 			ret = mixfs_err_set(err, -EUCLEAN,
@@ -1597,7 +788,7 @@ static int rdb_open(const char *rest, unsigned flags, struct objstore **out,
 
 	r = calloc(1, sizeof(*r));
 	if (!r)
-		return nomem(err);
+		return objstore_rdb_nomem(err);
 	pthread_mutex_init(&r->wlock, NULL);
 	/* Writers first: a steady stream of readers must not starve them. */
 	pthread_rwlockattr_init(&ra);
@@ -1606,7 +797,7 @@ static int rdb_open(const char *rest, unsigned flags, struct objstore **out,
 	pthread_rwlock_init(&r->vis, &ra);
 	pthread_rwlockattr_destroy(&ra);
 	if (objstore_uri_split(rest, &r->path, &query)) {
-		ret = nomem(err);
+		ret = objstore_rdb_nomem(err);
 		goto out_free;
 	}
 	ret = parse_params(query, &have_size, &size, &chunk, err);
@@ -1635,7 +826,7 @@ static int rdb_open(const char *rest, unsigned flags, struct objstore **out,
 	r->wopts = rocksdb_writeoptions_create();
 	r->ropts = rocksdb_readoptions_create();
 	if (!r->opts || !r->wopts || !r->ropts) {
-		ret = nomem(err);
+		ret = objstore_rdb_nomem(err);
 		goto out_free;
 	}
 	rocksdb_options_set_create_if_missing(r->opts, !had_db);
@@ -1669,7 +860,7 @@ static int rdb_close(struct objstore *s)
 	/* Close is the last chance to make what was written durable. */
 	rocksdb_flush_wal(r->db, 1, &e);
 	if (e)
-		ret = rdb_error(NULL, e, "sync");
+		ret = objstore_rdb_error(NULL, e, "sync");
 	rdb_free(r);
 	return ret;
 }
