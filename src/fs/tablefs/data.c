@@ -1,0 +1,528 @@
+/*
+ * data.c - tablefs file contents, attributes and extended attributes.
+ *
+ * A regular file starts inline (its bytes in the inode record) and moves
+ * to object <ino> of the data store when it grows past inline_max; it
+ * never moves back (a file that was large once is likely to be again).
+ * Object data is written before the inode record that makes it visible.
+ */
+#include "fs/tablefs/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+/* --- reading ------------------------------------------------------------ */
+
+ssize_t tfs_read(struct tfs *fs, uint64_t ino, uint64_t off, void *buf,
+		 size_t len)
+{
+	struct tfs_txn t;
+	struct tfs_inode in;
+	ssize_t n;
+	int ret;
+
+	tfs_txn_begin_read(fs, &t);
+	ret = tfs_inode_get(&t, ino, &in);
+	if (ret)
+		return ret;
+	if (S_ISDIR(in.r.mode)) {
+		tfs_inode_release(&in);
+		return -EISDIR;
+	}
+	if (off >= in.r.size) {
+		tfs_inode_release(&in);
+		return 0;
+	}
+	if (len > in.r.size - off)
+		len = (size_t)(in.r.size - off);
+	if (!(in.r.flags & TFS_I_OBJECT)) {
+		size_t have = off < in.tail_len ? in.tail_len - off : 0;
+
+		if (have > len)
+			have = len;
+		memcpy(buf, in.tail + off, have);
+		memset((char *)buf + have, 0, len - have);
+		tfs_inode_release(&in);
+		return (ssize_t)len;
+	}
+	tfs_inode_release(&in);
+	n = objstore_read(fs->data, ino, off, buf, len, NULL);
+	if (n < 0)
+		return n;
+	/* The object may be shorter than the inode says after a crash
+	 * between truncating the object and the inode: that reads as zeros. */
+	if ((size_t)n < len)
+		memset((char *)buf + n, 0, len - (size_t)n);
+	return (ssize_t)len;
+}
+
+/* --- writing ------------------------------------------------------------ */
+
+/* Move @in's inline data into its own object. */
+static int to_object(struct tfs *fs, struct tfs_inode *in)
+{
+	int ret = objstore_create(fs->data, in->ino, NULL);
+
+	if (ret == -EEXIST)	/* left over from a crash: start afresh */
+		ret = objstore_truncate(fs->data, in->ino, 0, NULL);
+	if (!ret && in->tail_len)
+		ret = objstore_write(fs->data, in->ino, 0, in->tail,
+				     in->tail_len, NULL);
+	if (!ret && in->r.size > in->tail_len)
+		ret = objstore_truncate(fs->data, in->ino, in->r.size, NULL);
+	if (ret)
+		return ret;
+	tfs_inode_resize_tail(in, 0);
+	in->r.flags |= TFS_I_OBJECT;
+	return 0;
+}
+
+/* Load a regular file for a change under fs->lock. */
+static int get_file(struct tfs_txn *t, uint64_t ino, struct tfs_inode *in)
+{
+	int ret = tfs_inode_get(t, ino, in);
+
+	if (ret)
+		return ret;
+	if (S_ISDIR(in->r.mode)) {
+		tfs_inode_release(in);
+		return -EISDIR;
+	}
+	if (!S_ISREG(in->r.mode)) {
+		tfs_inode_release(in);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Make the data of @in hold @size bytes (inline or object). */
+static int set_size(struct tfs *fs, struct tfs_inode *in, uint64_t size)
+{
+	int ret;
+
+	if (in->r.flags & TFS_I_OBJECT) {
+		ret = objstore_truncate(fs->data, in->ino, size, NULL);
+	} else if (size <= fs->inline_max) {
+		ret = tfs_inode_resize_tail(in, (size_t)size);
+	} else {
+		ret = to_object(fs, in);
+		if (!ret)
+			ret = objstore_truncate(fs->data, in->ino, size, NULL);
+	}
+	if (!ret)
+		in->r.size = size;
+	return ret;
+}
+
+ssize_t tfs_write(struct tfs *fs, uint64_t ino, uint64_t off,
+		  const void *buf, size_t len)
+{
+	struct tfs_txn t;
+	struct tfs_inode in;
+	uint64_t end;
+	int ret;
+
+	if (fs->readonly)
+		return -EROFS;
+	if (off > OBJSTORE_MAX_SIZE || len > OBJSTORE_MAX_SIZE - off)
+		return -EFBIG;
+	end = off + len;
+	pthread_mutex_lock(&fs->lock);
+	ret = tfs_txn_begin(fs, &t);
+	if (ret)
+		goto out_unlock;
+	ret = get_file(&t, ino, &in);
+	if (ret)
+		goto out_abort;
+	if (!(in.r.flags & TFS_I_OBJECT) && end > fs->inline_max)
+		ret = to_object(fs, &in);
+	if (ret)
+		goto out_in;
+	if (in.r.flags & TFS_I_OBJECT) {
+		ret = objstore_write(fs->data, ino, off, buf, len, NULL);
+	} else {
+		if (end > in.tail_len)
+			ret = tfs_inode_resize_tail(&in, (size_t)end);
+		if (!ret)
+			memcpy(in.tail + off, buf, len);
+	}
+	if (ret)
+		goto out_in;
+	if (end > in.r.size)
+		in.r.size = end;
+	tfs_now(&in.r.mtime);
+	in.r.ctime = in.r.mtime;
+	ret = tfs_inode_put(&t, &in);
+	tfs_inode_release(&in);
+	if (!ret)
+		ret = tfs_txn_commit(&t, false);
+	else
+		tfs_txn_abort(&t);
+	pthread_mutex_unlock(&fs->lock);
+	return ret ? ret : (ssize_t)len;
+out_in:
+	tfs_inode_release(&in);
+out_abort:
+	tfs_txn_abort(&t);
+out_unlock:
+	pthread_mutex_unlock(&fs->lock);
+	return ret;
+}
+
+/* --- attributes --------------------------------------------------------- */
+
+static void set_time(struct tfs_time *dst, const struct timespec *src,
+		     bool now)
+{
+	if (now) {
+		tfs_now(dst);
+	} else {
+		dst->sec = src->tv_sec;
+		dst->nsec = (uint32_t)src->tv_nsec;
+	}
+}
+
+int tfs_setattr(struct tfs *fs, uint64_t ino, const struct stat *attr,
+		int to_set, struct stat *out)
+{
+	struct tfs_txn t;
+	struct tfs_inode in;
+	int ret;
+
+	if (fs->readonly)
+		return -EROFS;
+	pthread_mutex_lock(&fs->lock);
+	ret = tfs_txn_begin(fs, &t);
+	if (ret)
+		goto out_unlock;
+	ret = tfs_inode_get(&t, ino, &in);
+	if (ret)
+		goto out_abort;
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (S_ISDIR(in.r.mode))
+			ret = -EISDIR;
+		else if (!S_ISREG(in.r.mode))
+			ret = -EINVAL;
+		else if ((uint64_t)attr->st_size > OBJSTORE_MAX_SIZE)
+			ret = -EFBIG;
+		else
+			ret = set_size(fs, &in, (uint64_t)attr->st_size);
+		if (ret)
+			goto out_in;
+		tfs_now(&in.r.mtime);
+	}
+	if (to_set & FUSE_SET_ATTR_MODE)
+		in.r.mode = (in.r.mode & S_IFMT) | (attr->st_mode & 07777);
+	if (to_set & FUSE_SET_ATTR_UID)
+		in.r.uid = attr->st_uid;
+	if (to_set & FUSE_SET_ATTR_GID)
+		in.r.gid = attr->st_gid;
+	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW))
+		set_time(&in.r.atime, &attr->st_atim,
+			 to_set & FUSE_SET_ATTR_ATIME_NOW);
+	if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))
+		set_time(&in.r.mtime, &attr->st_mtim,
+			 to_set & FUSE_SET_ATTR_MTIME_NOW);
+	if (to_set & FUSE_SET_ATTR_CTIME)
+		set_time(&in.r.ctime, &attr->st_ctim, false);
+	else
+		tfs_now(&in.r.ctime);
+	ret = tfs_inode_put(&t, &in);
+	if (ret)
+		goto out_in;
+	ret = tfs_txn_commit(&t, false);
+	if (!ret)
+		tfs_inode_to_stat(fs, &in, out);
+	tfs_inode_release(&in);
+	pthread_mutex_unlock(&fs->lock);
+	return ret;
+out_in:
+	tfs_inode_release(&in);
+out_abort:
+	tfs_txn_abort(&t);
+out_unlock:
+	pthread_mutex_unlock(&fs->lock);
+	return ret;
+}
+
+int tfs_fallocate(struct tfs *fs, uint64_t ino, int mode, uint64_t off,
+		  uint64_t len)
+{
+	struct tfs_txn t;
+	struct tfs_inode in;
+	uint64_t end;
+	int ret;
+
+	if (fs->readonly)
+		return -EROFS;
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
+		return -EOPNOTSUPP;
+	if ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE))
+		return -EINVAL;
+	if (len == 0)
+		return -EINVAL;
+	if (off > OBJSTORE_MAX_SIZE || len > OBJSTORE_MAX_SIZE - off)
+		return -EFBIG;
+	end = off + len;
+	pthread_mutex_lock(&fs->lock);
+	ret = tfs_txn_begin(fs, &t);
+	if (ret)
+		goto out_unlock;
+	ret = get_file(&t, ino, &in);
+	if (ret)
+		goto out_abort;
+	if (mode & FALLOC_FL_PUNCH_HOLE) {
+		uint64_t stop = end < in.r.size ? end : in.r.size;
+
+		if (off < stop && (in.r.flags & TFS_I_OBJECT))
+			ret = objstore_punch(fs->data, ino, off, stop - off,
+					     NULL);
+		else if (off < stop && off < in.tail_len)
+			memset(in.tail + off, 0,
+			       (size_t)((stop < in.tail_len ? stop :
+					 in.tail_len) - off));
+		tfs_now(&in.r.mtime);
+	} else if (!(mode & FALLOC_FL_KEEP_SIZE) && end > in.r.size) {
+		/* No space is reserved ahead: the store allocates on write.
+		 * Growing the size is what callers observe. */
+		ret = set_size(fs, &in, end);
+	}
+	if (ret)
+		goto out_in;
+	in.r.ctime = in.r.mtime;
+	tfs_now(&in.r.ctime);
+	ret = tfs_inode_put(&t, &in);
+	tfs_inode_release(&in);
+	if (!ret)
+		ret = tfs_txn_commit(&t, false);
+	else
+		tfs_txn_abort(&t);
+	pthread_mutex_unlock(&fs->lock);
+	return ret;
+out_in:
+	tfs_inode_release(&in);
+out_abort:
+	tfs_txn_abort(&t);
+out_unlock:
+	pthread_mutex_unlock(&fs->lock);
+	return ret;
+}
+
+int tfs_lseek(struct tfs *fs, uint64_t ino, off_t off, int whence,
+	      off_t *out)
+{
+	struct stat st;
+	int ret = tfs_getattr(fs, ino, &st);
+
+	if (ret)
+		return ret;
+	if (off < 0 || off >= st.st_size)
+		return -ENXIO;
+	/* The object store does not expose its holes (yet): report the
+	 * whole file as data, which POSIX allows. */
+	if (whence == SEEK_DATA)
+		*out = off;
+	else if (whence == SEEK_HOLE)
+		*out = st.st_size;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* --- extended attributes ------------------------------------------------ */
+
+static int xattr_name_check(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0)
+		return -EINVAL;
+	if (n > TFS_XATTR_NAME_MAX)
+		return -ERANGE;
+	if (strncmp(name, "user.", 5) && strncmp(name, "trusted.", 8) &&
+	    strncmp(name, "security.", 9))
+		return -EOPNOTSUPP;	/* system.* (ACLs) not supported */
+	return 0;
+}
+
+int tfs_setxattr(struct tfs *fs, uint64_t ino, const char *name,
+		 const void *val, size_t len, int flags)
+{
+	unsigned char key[9 + TFS_XATTR_NAME_MAX];
+	struct tfs_txn t;
+	struct tfs_inode in;
+	size_t klen;
+	char *v;
+	size_t vlen;
+	int ret = xattr_name_check(name);
+
+	if (ret)
+		return ret;
+	if (fs->readonly)
+		return -EROFS;
+	if (len > TFS_XATTR_SIZE_MAX)
+		return -E2BIG;
+	pthread_mutex_lock(&fs->lock);
+	ret = tfs_txn_begin(fs, &t);
+	if (ret)
+		goto out_unlock;
+	ret = tfs_inode_get(&t, ino, &in);
+	if (ret)
+		goto out_abort;
+	if (!strncmp(name, "user.", 5) && !S_ISREG(in.r.mode) &&
+	    !S_ISDIR(in.r.mode)) {
+		ret = -EPERM;	/* as Linux: user.* only on files and dirs */
+		goto out_in;
+	}
+	klen = tfs_key_xattr(key, ino, name);
+	ret = tfs_txn_get(&t, key, klen, &v, &vlen);
+	if (ret == 0) {
+		rocksdb_free(v);
+		ret = (flags & XATTR_CREATE) ? -EEXIST : 0;
+	} else if (ret == -ENOENT) {
+		ret = (flags & XATTR_REPLACE) ? -ENODATA : 0;
+	}
+	if (ret)
+		goto out_in;
+	tfs_txn_put(&t, key, klen, val, len);
+	tfs_now(&in.r.ctime);
+	ret = tfs_inode_put(&t, &in);
+	tfs_inode_release(&in);
+	if (!ret)
+		ret = tfs_txn_commit(&t, false);
+	else
+		tfs_txn_abort(&t);
+	pthread_mutex_unlock(&fs->lock);
+	return ret;
+out_in:
+	tfs_inode_release(&in);
+out_abort:
+	tfs_txn_abort(&t);
+out_unlock:
+	pthread_mutex_unlock(&fs->lock);
+	return ret;
+}
+
+ssize_t tfs_getxattr(struct tfs *fs, uint64_t ino, const char *name,
+		     void *buf, size_t size)
+{
+	unsigned char key[9 + TFS_XATTR_NAME_MAX];
+	struct tfs_txn t;
+	struct tfs_inode in;
+	char *v;
+	size_t vlen;
+	int ret = xattr_name_check(name);
+
+	if (ret)
+		return ret == -EOPNOTSUPP ? -ENODATA : ret;
+	tfs_txn_begin_read(fs, &t);
+	ret = tfs_inode_get(&t, ino, &in);
+	if (ret)
+		return ret;
+	tfs_inode_release(&in);
+	ret = tfs_txn_get(&t, key, tfs_key_xattr(key, ino, name), &v, &vlen);
+	if (ret)
+		return ret == -ENOENT ? -ENODATA : ret;
+	if (size && vlen > size) {
+		rocksdb_free(v);
+		return -ERANGE;
+	}
+	if (size)
+		memcpy(buf, v, vlen);
+	rocksdb_free(v);
+	return (ssize_t)vlen;
+}
+
+struct list_ctx {
+	char *buf;
+	size_t size, len;
+};
+
+static int list_cb(void *arg, const void *key, size_t klen, const void *val,
+		   size_t vlen)
+{
+	struct list_ctx *c = arg;
+	size_t n = klen - 9;
+
+	(void)val;
+	(void)vlen;
+	if (c->size && c->len + n + 1 <= c->size) {
+		memcpy(c->buf + c->len, (const char *)key + 9, n);
+		c->buf[c->len + n] = '\0';
+	}
+	c->len += n + 1;
+	return 0;
+}
+
+ssize_t tfs_listxattr(struct tfs *fs, uint64_t ino, char *buf, size_t size)
+{
+	unsigned char prefix[9];
+	struct list_ctx c = { buf, size, 0 };
+	struct tfs_txn t;
+	struct tfs_inode in;
+	int ret;
+
+	tfs_txn_begin_read(fs, &t);
+	ret = tfs_inode_get(&t, ino, &in);
+	if (ret)
+		return ret;
+	tfs_inode_release(&in);
+	tfs_key_ino(prefix, TFS_K_XATTR, ino);
+	ret = tfs_txn_scan(&t, prefix, 9, prefix, 9, list_cb, &c);
+	if (ret)
+		return ret;
+	if (size && c.len > size)
+		return -ERANGE;
+	return (ssize_t)c.len;
+}
+
+int tfs_removexattr(struct tfs *fs, uint64_t ino, const char *name)
+{
+	unsigned char key[9 + TFS_XATTR_NAME_MAX];
+	struct tfs_txn t;
+	struct tfs_inode in;
+	size_t klen;
+	char *v;
+	size_t vlen;
+	int ret = xattr_name_check(name);
+
+	if (ret)
+		return ret == -EOPNOTSUPP ? -ENODATA : ret;
+	if (fs->readonly)
+		return -EROFS;
+	pthread_mutex_lock(&fs->lock);
+	ret = tfs_txn_begin(fs, &t);
+	if (ret)
+		goto out_unlock;
+	ret = tfs_inode_get(&t, ino, &in);
+	if (ret)
+		goto out_abort;
+	klen = tfs_key_xattr(key, ino, name);
+	ret = tfs_txn_get(&t, key, klen, &v, &vlen);
+	if (ret) {
+		tfs_inode_release(&in);
+		ret = ret == -ENOENT ? -ENODATA : ret;
+		goto out_abort;
+	}
+	rocksdb_free(v);
+	tfs_txn_del(&t, key, klen);
+	tfs_now(&in.r.ctime);
+	ret = tfs_inode_put(&t, &in);
+	tfs_inode_release(&in);
+	if (!ret)
+		ret = tfs_txn_commit(&t, false);
+	else
+		tfs_txn_abort(&t);
+	pthread_mutex_unlock(&fs->lock);
+	return ret;
+out_abort:
+	tfs_txn_abort(&t);
+out_unlock:
+	pthread_mutex_unlock(&fs->lock);
+	return ret;
+}

@@ -1,0 +1,105 @@
+/*
+ * internal.h - tablefs's on-store records and the helpers shared by its
+ * files (inode.c: records and transactions; tablefs.c: operations;
+ * fsck.c: checking; tablefs_fuse.c: FUSE requests).
+ */
+#ifndef MIXFS_TABLEFS_INTERNAL_H
+#define MIXFS_TABLEFS_INTERNAL_H
+
+#include "dirlib/dir.h"
+#include "fs/tablefs/tablefs.h"
+
+#define TFS_FORMAT_VERSION	1
+
+/* First byte of each kind of key (see tablefs.h). */
+#define TFS_K_SUPER	'S'
+#define TFS_K_NEXT	'N'
+#define TFS_K_INODE	'i'
+#define TFS_K_DIR	'd'
+#define TFS_K_XATTR	'x'
+#define TFS_K_ORPHAN	'r'
+
+struct tfs_super {
+	char magic[16];			/* "MIXFS-TABLEFS" */
+	uint32_t version;		/* TFS_FORMAT_VERSION */
+	uint32_t inline_max;		/* files up to this size are inline */
+	unsigned char uuid[16];
+};
+
+struct tfs_time {
+	int64_t sec;
+	uint32_t nsec;
+	uint32_t pad;
+};
+
+/* inode record flags */
+#define TFS_I_OBJECT	0x01	/* data is in object <ino> of the data store */
+
+/*
+ * The inode record as stored (host byte order: mixfs stores are read on
+ * the machine type that wrote them, like RocksDB's own files). Followed by
+ * the inline data of a small regular file or the target of a symlink.
+ */
+struct tfs_irec {
+	uint8_t version;		/* 1 */
+	uint8_t flags;			/* TFS_I_* */
+	uint16_t reserved;
+	uint32_t mode;
+	uint32_t uid, gid;
+	uint64_t nlink;
+	uint64_t size;
+	uint64_t rdev;
+	uint64_t parent;		/* directories: the parent directory */
+	struct tfs_time atime, mtime, ctime, btime;
+};
+
+struct tfs_inode {
+	uint64_t ino;
+	struct tfs_irec r;
+	char *tail;			/* inline data or symlink target */
+	size_t tail_len;
+};
+
+/* One operation's batch; the embedded dir_kv serves dirlib. wb is NULL for
+ * a read-only transaction, which reads the database directly. */
+struct tfs_txn {
+	struct dir_kv kv;
+	struct tfs *fs;
+	rocksdb_writebatch_wi_t *wb;
+};
+
+uint64_t tfs_get_be64(const unsigned char *p);
+size_t tfs_key_ino(unsigned char *key, char kind, uint64_t ino);
+size_t tfs_key_xattr(unsigned char *key, uint64_t ino, const char *name);
+
+void tfs_txn_begin_read(struct tfs *fs, struct tfs_txn *t);
+int tfs_txn_begin(struct tfs *fs, struct tfs_txn *t);
+int tfs_txn_commit(struct tfs_txn *t, bool sync);
+void tfs_txn_abort(struct tfs_txn *t);
+/* Value of @key in *@val (free with rocksdb_free), -ENOENT if absent. */
+int tfs_txn_get(struct tfs_txn *t, const void *key, size_t klen,
+		char **val, size_t *vlen);
+void tfs_txn_put(struct tfs_txn *t, const void *key, size_t klen,
+		 const void *val, size_t vlen);
+void tfs_txn_del(struct tfs_txn *t, const void *key, size_t klen);
+int tfs_txn_scan(struct tfs_txn *t, const void *prefix, size_t plen,
+		 const void *from, size_t flen,
+		 int (*fn)(void *arg, const void *key, size_t klen,
+			   const void *val, size_t vlen),
+		 void *arg);
+
+void tfs_now(struct tfs_time *t);
+int tfs_inode_get(struct tfs_txn *t, uint64_t ino, struct tfs_inode *in);
+int tfs_inode_put(struct tfs_txn *t, const struct tfs_inode *in);
+void tfs_inode_release(struct tfs_inode *in);
+int tfs_inode_resize_tail(struct tfs_inode *in, size_t n);
+int tfs_inode_delete(struct tfs_txn *t, uint64_t ino);
+void tfs_inode_to_stat(struct tfs *fs, const struct tfs_inode *in,
+		       struct stat *st);
+
+int tfs_super_read(struct tfs *fs, struct mixfs_err *err);
+void tfs_super_write(struct tfs_txn *t, const unsigned char uuid[16],
+		     uint32_t inline_max);
+void tfs_next_ino_write(struct tfs_txn *t, uint64_t next);
+
+#endif

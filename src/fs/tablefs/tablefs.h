@@ -1,0 +1,166 @@
+/*
+ * tablefs.h - the default mixfs filesystem: metadata in RocksDB in the
+ * TableFS manner, file data inline or in an object store.
+ *
+ * This is the driver's core, callable without FUSE (tests drive it
+ * in-process); tablefs_fuse.c maps FUSE requests onto it. Every call
+ * returns 0 (or a count) or a negative errno.
+ *
+ * Layout in the RocksDB database (keys by first byte):
+ *   'S'                 superblock: magic, version, inline limit
+ *   'N'                 next inode number (never reused)
+ *   'i' ino             inode record, followed by inline data or a
+ *                       symlink target
+ *   'd' ...             directory entries (dirlib kv strategy)
+ *   'x' ino name        extended attribute value
+ *   'r' ino             orphan: unlinked while still open, freed at forget
+ *                       or at the next mount
+ *   'o' ...             the rocksdb: object store (file data)
+ * Inode numbers are big-endian in keys so they sort numerically.
+ *
+ * File data: a regular file of at most inline_max bytes lives in its inode
+ * record; a larger one in object <ino> of the data store (the same database
+ * unless a data= store is given). Data is written to the object before the
+ * inode records the new size, so a crash never exposes unwritten data.
+ *
+ * Consistency: every metadata operation is one atomic RocksDB write batch.
+ * fsync makes everything before it durable (synced write-ahead log).
+ *
+ * Locking: tfs->lock serialises every call that changes something; reads
+ * (lookup, getattr, read, readdir, readlink, getxattr) take no lock and see
+ * either the state before or after any change, as RocksDB batches are
+ * atomic.
+ */
+#ifndef MIXFS_TABLEFS_H
+#define MIXFS_TABLEFS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+
+#include <rocksdb/c.h>
+
+#include "fuse/fsd.h"
+#include "objstore/objstore.h"
+#include "util/err.h"
+
+#define TFS_ROOT_INO		1
+#define TFS_INLINE_MAX_DEFAULT	4096
+#define TFS_SYMLINK_MAX		4095
+#define TFS_XATTR_NAME_MAX	255
+#define TFS_XATTR_SIZE_MAX	65536
+
+struct tfs {
+	struct fsd_mount mount;		/* embedded anchor for the FUSE layer */
+	struct objstore *meta;		/* rocksdb: store holding metadata */
+	struct objstore *data;		/* file data (== meta by default) */
+	rocksdb_t *db;			/* meta's database */
+	rocksdb_readoptions_t *ropts;
+	rocksdb_writeoptions_t *wopts;	/* unsynced: fsync syncs the WAL */
+	rocksdb_writeoptions_t *wopts_sync;
+	uint32_t inline_max;
+	bool readonly;
+	unsigned char uuid[16];
+
+	pthread_mutex_t lock;		/* serialises every change */
+	uint64_t next_ino;		/* under lock */
+	struct fsd_itable refs;		/* kernel lookup counts */
+	uint64_t nfiles;		/* inode count, under lock */
+};
+
+/* Owner and group for new inodes (the caller of the request). */
+struct tfs_cred {
+	uid_t uid;
+	gid_t gid;
+};
+
+/*
+ * Format the store at @uri (a rocksdb: URI) with an empty root directory.
+ * @data_uri (may be NULL) names another store for file data.
+ * -EEXIST if it already holds a filesystem and !@force.
+ */
+int tfs_mkfs(const char *uri, uint64_t size, bool force,
+	     struct mixfs_err *err);
+
+/*
+ * Open the filesystem at @uri. @data_uri: store for file data, NULL for
+ * the same database. -ENOENT if no tablefs is there, -EPROTO for another
+ * version, -EBUSY if it is open elsewhere, -EUCLEAN if corrupt.
+ */
+int tfs_open(const char *uri, const char *data_uri, bool readonly,
+	     struct tfs **out, struct mixfs_err *err);
+/* Free orphans the kernel no longer references, flush, close. */
+void tfs_close(struct tfs *fs);
+
+int tfs_lookup(struct tfs *fs, uint64_t parent, const char *name,
+	       struct stat *st);
+int tfs_getattr(struct tfs *fs, uint64_t ino, struct stat *st);
+/* @to_set: FUSE_SET_ATTR_* bits. Returns the new attributes in @out. */
+int tfs_setattr(struct tfs *fs, uint64_t ino, const struct stat *attr,
+		int to_set, struct stat *out);
+
+int tfs_mknod(struct tfs *fs, uint64_t parent, const char *name, mode_t mode,
+	      dev_t rdev, const struct tfs_cred *c, struct stat *out);
+int tfs_mkdir(struct tfs *fs, uint64_t parent, const char *name, mode_t mode,
+	      const struct tfs_cred *c, struct stat *out);
+int tfs_symlink(struct tfs *fs, uint64_t parent, const char *name,
+		const char *target, const struct tfs_cred *c,
+		struct stat *out);
+int tfs_link(struct tfs *fs, uint64_t ino, uint64_t newparent,
+	     const char *newname, struct stat *out);
+int tfs_unlink(struct tfs *fs, uint64_t parent, const char *name);
+int tfs_rmdir(struct tfs *fs, uint64_t parent, const char *name);
+/* @flags: RENAME_NOREPLACE, RENAME_EXCHANGE. */
+int tfs_rename(struct tfs *fs, uint64_t parent, const char *name,
+	       uint64_t newparent, const char *newname, unsigned flags);
+/* Returns the target length; @buf gets the target NUL-terminated. */
+ssize_t tfs_readlink(struct tfs *fs, uint64_t ino, char *buf, size_t size);
+
+ssize_t tfs_read(struct tfs *fs, uint64_t ino, uint64_t off, void *buf,
+		 size_t len);
+/* Returns @len or a negative errno (nothing written then). */
+ssize_t tfs_write(struct tfs *fs, uint64_t ino, uint64_t off,
+		  const void *buf, size_t len);
+/* mode: 0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE. */
+int tfs_fallocate(struct tfs *fs, uint64_t ino, int mode, uint64_t off,
+		  uint64_t len);
+/* SEEK_DATA / SEEK_HOLE. */
+int tfs_lseek(struct tfs *fs, uint64_t ino, off_t off, int whence,
+	      off_t *out);
+int tfs_fsync(struct tfs *fs, uint64_t ino, bool datasync);
+
+/* Calls @fn for entries with cookie > @after ("." and ".." are the
+ * caller's, cookies 0 and 1). @fn returns non-zero to stop. */
+int tfs_readdir(struct tfs *fs, uint64_t ino, uint64_t after,
+		int (*fn)(void *arg, const char *name, uint64_t ino,
+			  unsigned char type, uint64_t cookie),
+		void *arg);
+/* The parent of directory @ino (the root is its own parent). */
+int tfs_parent(struct tfs *fs, uint64_t ino, uint64_t *parent);
+
+int tfs_statfs(struct tfs *fs, struct statvfs *sv);
+
+/* @flags: XATTR_CREATE, XATTR_REPLACE. */
+int tfs_setxattr(struct tfs *fs, uint64_t ino, const char *name,
+		 const void *val, size_t len, int flags);
+ssize_t tfs_getxattr(struct tfs *fs, uint64_t ino, const char *name,
+		     void *buf, size_t size);
+ssize_t tfs_listxattr(struct tfs *fs, uint64_t ino, char *buf, size_t size);
+int tfs_removexattr(struct tfs *fs, uint64_t ino, const char *name);
+
+/* Kernel lookup references: add on every entry reply, drop on forget.
+ * Dropping the last reference of an unlinked inode frees it. */
+void tfs_ref(struct tfs *fs, uint64_t ino);
+void tfs_forget(struct tfs *fs, uint64_t ino, uint64_t n);
+
+/* Check every invariant of the filesystem at @uri (not mounted); one line
+ * per problem into @out. Returns the number of problems, or -errno. */
+int tfs_fsck(const char *uri, bool repair, struct fsd_buf *out,
+	     struct mixfs_err *err);
+
+extern const struct fsd_driver tablefs_driver;
+
+#endif

@@ -1,0 +1,684 @@
+/*
+ * tablefs_fuse.c - FUSE requests onto tablefs's core calls, and the
+ * driver's fsd table.
+ *
+ * Each handler converts arguments, calls one tfs_* function and replies
+ * exactly once. Locks (fcntl and flock) are not implemented here, so the
+ * kernel handles them locally: correct for a single-host mount.
+ */
+#include "fs/tablefs/internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <uuid/uuid.h>
+
+/* Attributes and entries change only through this mount. */
+#define TFS_TIMEOUT 1.0
+
+static struct tfs *fs_of(fuse_req_t req)
+{
+	struct fsd_mount *m = fuse_req_userdata(req);
+
+	return container_of(m, struct tfs, mount);
+}
+
+static void cred_of(fuse_req_t req, struct tfs_cred *c)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	c->uid = ctx->uid;
+	c->gid = ctx->gid;
+}
+
+static void reply_entry(fuse_req_t req, struct tfs *fs, int ret,
+			const struct stat *st)
+{
+	struct fuse_entry_param e;
+
+	if (ret) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	e.ino = st->st_ino;
+	e.generation = 1;	/* inode numbers are never reused */
+	e.attr = *st;
+	e.attr_timeout = TFS_TIMEOUT;
+	e.entry_timeout = TFS_TIMEOUT;
+	tfs_ref(fs, e.ino);
+	if (fuse_reply_entry(req, &e))
+		tfs_forget(fs, e.ino, 1);
+}
+
+static void tfs_ll_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* Large requests: fewer round trips for sequential I/O. */
+	conn->max_write = 1u << 20;
+	conn->max_readahead = 1u << 20;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+}
+
+static void tfs_ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct tfs *fs = fs_of(req);
+	struct stat st;
+	int ret = tfs_lookup(fs, parent, name, &st);
+
+	if (ret == -ENOENT) {
+		/* A negative entry the kernel may cache. */
+		struct fuse_entry_param e;
+
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = TFS_TIMEOUT;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	reply_entry(req, fs, ret, &st);
+}
+
+static void tfs_ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	tfs_forget(fs_of(req), ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void tfs_ll_forget_multi(fuse_req_t req, size_t count,
+				struct fuse_forget_data *forgets)
+{
+	struct tfs *fs = fs_of(req);
+
+	for (size_t i = 0; i < count; i++)
+		tfs_forget(fs, forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void tfs_ll_getattr(fuse_req_t req, fuse_ino_t ino,
+			   struct fuse_file_info *fi)
+{
+	struct stat st;
+	int ret = tfs_getattr(fs_of(req), ino, &st);
+
+	(void)fi;
+	if (ret)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_attr(req, &st, TFS_TIMEOUT);
+}
+
+static void tfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+			   int to_set, struct fuse_file_info *fi)
+{
+	struct stat st;
+	int ret = tfs_setattr(fs_of(req), ino, attr, to_set, &st);
+
+	(void)fi;
+	if (ret)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_attr(req, &st, TFS_TIMEOUT);
+}
+
+static void tfs_ll_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	char buf[TFS_SYMLINK_MAX + 1];
+	ssize_t n = tfs_readlink(fs_of(req), ino, buf, sizeof(buf));
+
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_readlink(req, buf);
+}
+
+static void tfs_ll_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 mode_t mode, dev_t rdev)
+{
+	struct tfs *fs = fs_of(req);
+	struct tfs_cred c;
+	struct stat st;
+
+	cred_of(req, &c);
+	reply_entry(req, fs, tfs_mknod(fs, parent, name, mode, rdev, &c, &st),
+		    &st);
+}
+
+static void tfs_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 mode_t mode)
+{
+	struct tfs *fs = fs_of(req);
+	struct tfs_cred c;
+	struct stat st;
+
+	cred_of(req, &c);
+	reply_entry(req, fs, tfs_mkdir(fs, parent, name, mode, &c, &st), &st);
+}
+
+static void tfs_ll_symlink(fuse_req_t req, const char *link,
+			   fuse_ino_t parent, const char *name)
+{
+	struct tfs *fs = fs_of(req);
+	struct tfs_cred c;
+	struct stat st;
+
+	cred_of(req, &c);
+	reply_entry(req, fs, tfs_symlink(fs, parent, name, link, &c, &st),
+		    &st);
+}
+
+static void tfs_ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+			const char *newname)
+{
+	struct tfs *fs = fs_of(req);
+	struct stat st;
+
+	reply_entry(req, fs, tfs_link(fs, ino, newparent, newname, &st), &st);
+}
+
+static void tfs_ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -tfs_unlink(fs_of(req), parent, name));
+}
+
+static void tfs_ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -tfs_rmdir(fs_of(req), parent, name));
+}
+
+static void tfs_ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+			  fuse_ino_t newparent, const char *newname,
+			  unsigned int flags)
+{
+	fuse_reply_err(req, -tfs_rename(fs_of(req), parent, name, newparent,
+					newname, flags));
+}
+
+static void tfs_ll_open(fuse_req_t req, fuse_ino_t ino,
+			struct fuse_file_info *fi)
+{
+	struct stat st;
+	int ret = tfs_getattr(fs_of(req), ino, &st);
+
+	if (ret) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	/* Only this mount changes the data: cached pages stay valid. */
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void tfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+			  mode_t mode, struct fuse_file_info *fi)
+{
+	struct tfs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	struct tfs_cred c;
+	struct stat st;
+	int ret;
+
+	cred_of(req, &c);
+	ret = tfs_mknod(fs, parent, name, (mode & 07777) | S_IFREG, 0, &c, &st);
+	if (ret == -EEXIST && !(fi->flags & O_EXCL)) {
+		/* Lost a race with another creator: open what is there. */
+		ret = tfs_lookup(fs, parent, name, &st);
+		if (!ret && S_ISDIR(st.st_mode))
+			ret = -EISDIR;
+	}
+	if (ret) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	e.ino = st.st_ino;
+	e.generation = 1;
+	e.attr = st;
+	e.attr_timeout = TFS_TIMEOUT;
+	e.entry_timeout = TFS_TIMEOUT;
+	fi->keep_cache = 1;
+	tfs_ref(fs, e.ino);
+	if (fuse_reply_create(req, &e, fi))
+		tfs_forget(fs, e.ino, 1);
+}
+
+static void tfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size,
+			off_t off, struct fuse_file_info *fi)
+{
+	char *buf = malloc(size ? size : 1);
+	ssize_t n;
+
+	(void)fi;
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	n = tfs_read(fs_of(req), ino, (uint64_t)off, buf, size);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
+static void tfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+			 size_t size, off_t off, struct fuse_file_info *fi)
+{
+	ssize_t n = tfs_write(fs_of(req), ino, (uint64_t)off, buf, size);
+
+	(void)fi;
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+static void tfs_ll_flush(fuse_req_t req, fuse_ino_t ino,
+			 struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+static void tfs_ll_release(fuse_req_t req, fuse_ino_t ino,
+			   struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+static void tfs_ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+			 struct fuse_file_info *fi)
+{
+	(void)fi;
+	fuse_reply_err(req, -tfs_fsync(fs_of(req), ino, datasync));
+}
+
+static void tfs_ll_opendir(fuse_req_t req, fuse_ino_t ino,
+			   struct fuse_file_info *fi)
+{
+	struct stat st;
+	int ret = tfs_getattr(fs_of(req), ino, &st);
+
+	if (!ret && !S_ISDIR(st.st_mode))
+		ret = -ENOTDIR;
+	if (ret) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	fuse_reply_open(req, fi);
+}
+
+/*
+ * Directory offsets: "." is at 0, ".." at 1, an entry with cookie c at c
+ * (cookies start at 2). Each entry carries the offset of the next one.
+ */
+struct rd_ctx {
+	fuse_req_t req;
+	struct tfs *fs;
+	bool plus;
+	char *buf;
+	size_t size, used;
+	int err;
+};
+
+static int rd_add(struct rd_ctx *c, const char *name, uint64_t ino,
+		  unsigned char type, off_t next, bool ref)
+{
+	size_t room = c->size - c->used, n;
+	struct fuse_entry_param e;
+
+	memset(&e, 0, sizeof(e));
+	e.attr.st_ino = ino;
+	e.attr.st_mode = (mode_t)type << 12;
+	if (!c->plus) {
+		n = fuse_add_direntry(c->req, c->buf + c->used, room, name,
+				      &e.attr, next);
+		if (n > room)
+			return 1;
+		c->used += n;
+		return 0;
+	}
+	if (ref) {
+		int ret = tfs_getattr(c->fs, ino, &e.attr);
+
+		if (ret == -ENOENT)
+			return 0;	/* removed meanwhile: skip */
+		if (ret) {
+			c->err = ret;
+			return 1;
+		}
+		e.ino = ino;
+		e.generation = 1;
+		e.attr_timeout = e.entry_timeout = TFS_TIMEOUT;
+	}
+	n = fuse_add_direntry_plus(c->req, c->buf + c->used, room, name, &e,
+				   next);
+	if (n > room)
+		return 1;
+	c->used += n;
+	if (ref)
+		tfs_ref(c->fs, ino);
+	return 0;
+}
+
+static int rd_entry(void *arg, const char *name, uint64_t ino,
+		    unsigned char type, uint64_t cookie)
+{
+	return rd_add(arg, name, ino, type, (off_t)cookie + 1, true);
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t off, bool plus)
+{
+	struct rd_ctx c = { req, fs_of(req), plus, malloc(size), size, 0, 0 };
+	uint64_t parent = ino;
+	int ret = 0;
+
+	if (!c.buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (off == 0 && rd_add(&c, ".", ino, DT_DIR, 1, false))
+		goto reply;
+	if (off <= 1) {
+		ret = tfs_parent(c.fs, ino, &parent);
+		if (ret || rd_add(&c, "..", parent, DT_DIR, 2, false))
+			goto reply;
+	}
+	ret = tfs_readdir(c.fs, ino, off > 2 ? (uint64_t)off - 1 : 1,
+			  rd_entry, &c);
+	if (ret > 0)
+		ret = 0;
+reply:
+	if (!ret)
+		ret = c.err;
+	if (ret && c.used == 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_buf(req, c.buf, c.used);
+	free(c.buf);
+}
+
+static void tfs_ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	(void)fi;
+	do_readdir(req, ino, size, off, false);
+}
+
+static void tfs_ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			       off_t off, struct fuse_file_info *fi)
+{
+	(void)fi;
+	do_readdir(req, ino, size, off, true);
+}
+
+static void tfs_ll_releasedir(fuse_req_t req, fuse_ino_t ino,
+			      struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+static void tfs_ll_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+			    struct fuse_file_info *fi)
+{
+	(void)fi;
+	fuse_reply_err(req, -tfs_fsync(fs_of(req), ino, datasync));
+}
+
+static void tfs_ll_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+	int ret = tfs_statfs(fs_of(req), &sv);
+
+	(void)ino;
+	if (ret)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_statfs(req, &sv);
+}
+
+static void tfs_ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			    const char *value, size_t size, int flags)
+{
+	fuse_reply_err(req, -tfs_setxattr(fs_of(req), ino, name, value, size,
+					  flags));
+}
+
+static void tfs_ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			    size_t size)
+{
+	char *buf = size ? malloc(size) : NULL;
+	ssize_t n;
+
+	if (size && !buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	n = tfs_getxattr(fs_of(req), ino, name, buf, size);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
+static void tfs_ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	char *buf = size ? malloc(size) : NULL;
+	ssize_t n;
+
+	if (size && !buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	n = tfs_listxattr(fs_of(req), ino, buf, size);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
+static void tfs_ll_removexattr(fuse_req_t req, fuse_ino_t ino,
+			       const char *name)
+{
+	fuse_reply_err(req, -tfs_removexattr(fs_of(req), ino, name));
+}
+
+static void tfs_ll_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
+			     off_t offset, off_t length,
+			     struct fuse_file_info *fi)
+{
+	(void)fi;
+	if (offset < 0 || length <= 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	fuse_reply_err(req, -tfs_fallocate(fs_of(req), ino, mode,
+					   (uint64_t)offset,
+					   (uint64_t)length));
+}
+
+static void tfs_ll_lseek(fuse_req_t req, fuse_ino_t ino, off_t off,
+			 int whence, struct fuse_file_info *fi)
+{
+	off_t out;
+	int ret = tfs_lseek(fs_of(req), ino, off, whence, &out);
+
+	(void)fi;
+	if (ret)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_lseek(req, out);
+}
+
+static void tfs_ll_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
+				   off_t off_in, struct fuse_file_info *fi_in,
+				   fuse_ino_t ino_out, off_t off_out,
+				   struct fuse_file_info *fi_out, size_t len,
+				   int flags)
+{
+	struct tfs *fs = fs_of(req);
+	size_t chunk = 1u << 20, done = 0;
+	char *buf;
+
+	(void)fi_in;
+	(void)fi_out;
+	if (flags) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	buf = malloc(chunk);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	while (done < len) {
+		size_t want = len - done < chunk ? len - done : chunk;
+		ssize_t n = tfs_read(fs, ino_in, (uint64_t)off_in + done, buf,
+				     want);
+
+		if (n <= 0) {
+			if (n < 0 && done == 0) {
+				free(buf);
+				fuse_reply_err(req, (int)-n);
+				return;
+			}
+			break;
+		}
+		n = tfs_write(fs, ino_out, (uint64_t)off_out + done, buf,
+			      (size_t)n);
+		if (n < 0) {
+			if (done == 0) {
+				free(buf);
+				fuse_reply_err(req, (int)-n);
+				return;
+			}
+			break;
+		}
+		done += (size_t)n;
+	}
+	free(buf);
+	fuse_reply_write(req, done);
+}
+
+static const struct fuse_lowlevel_ops tablefs_ll_ops = {
+	.init = tfs_ll_init,
+	.lookup = tfs_ll_lookup,
+	.forget = tfs_ll_forget,
+	.forget_multi = tfs_ll_forget_multi,
+	.getattr = tfs_ll_getattr,
+	.setattr = tfs_ll_setattr,
+	.readlink = tfs_ll_readlink,
+	.mknod = tfs_ll_mknod,
+	.mkdir = tfs_ll_mkdir,
+	.symlink = tfs_ll_symlink,
+	.link = tfs_ll_link,
+	.unlink = tfs_ll_unlink,
+	.rmdir = tfs_ll_rmdir,
+	.rename = tfs_ll_rename,
+	.open = tfs_ll_open,
+	.create = tfs_ll_create,
+	.read = tfs_ll_read,
+	.write = tfs_ll_write,
+	.flush = tfs_ll_flush,
+	.release = tfs_ll_release,
+	.fsync = tfs_ll_fsync,
+	.opendir = tfs_ll_opendir,
+	.readdir = tfs_ll_readdir,
+	.readdirplus = tfs_ll_readdirplus,
+	.releasedir = tfs_ll_releasedir,
+	.fsyncdir = tfs_ll_fsyncdir,
+	.statfs = tfs_ll_statfs,
+	.setxattr = tfs_ll_setxattr,
+	.getxattr = tfs_ll_getxattr,
+	.listxattr = tfs_ll_listxattr,
+	.removexattr = tfs_ll_removexattr,
+	.fallocate = tfs_ll_fallocate,
+	.lseek = tfs_ll_lseek,
+	.copy_file_range = tfs_ll_copy_file_range,
+};
+
+/* --- the driver's fsd table --------------------------------------------- */
+
+static int drv_mkfs(const char *uri, const struct fsd_mkfs_args *a,
+		    struct mixfs_err *err)
+{
+	return tfs_mkfs(uri, a->size, a->force, err);
+}
+
+static int drv_open(const char *uri, const struct fsd_opts *o,
+		    struct fsd_mount **out, struct mixfs_err *err)
+{
+	struct tfs *fs;
+	const char *data = NULL;
+	int ret;
+
+	for (size_t i = 0; i < o->ndrv; i++) {
+		if (!strncmp(o->drv[i], "data=", 5))
+			data = o->drv[i] + 5;
+		else
+			return mixfs_err_set(err, -EINVAL,
+				"tablefs does not know the option '%s'",
+				o->drv[i]);
+	}
+	ret = tfs_open(uri, data, o->readonly, &fs, err);
+	if (ret)
+		return ret;
+	*out = &fs->mount;
+	return 0;
+}
+
+static void drv_close(struct fsd_mount *m)
+{
+	tfs_close(container_of(m, struct tfs, mount));
+}
+
+static void drv_status(struct fsd_mount *m, struct fsd_buf *out)
+{
+	struct tfs *fs = container_of(m, struct tfs, mount);
+	struct statvfs sv;
+	char uuid[37];
+
+	uuid_unparse(fs->uuid, uuid);
+	fsd_buf_printf(out, "uuid: %s\n", uuid);
+	fsd_buf_printf(out, "inline_max: %u\n", fs->inline_max);
+	if (!tfs_statfs(fs, &sv)) {
+		fsd_buf_printf(out, "space_total: %llu\n",
+			       (unsigned long long)sv.f_blocks * sv.f_frsize);
+		fsd_buf_printf(out, "space_free: %llu\n",
+			       (unsigned long long)sv.f_bfree * sv.f_frsize);
+	}
+	fsd_buf_printf(out, "inodes_allocated: %llu\n",
+		       (unsigned long long)(fs->next_ino - TFS_ROOT_INO));
+}
+
+const struct fsd_driver tablefs_driver = {
+	.name = "tablefs",
+	.summary = "metadata in RocksDB (TableFS), small files inline, data in an object store",
+	.mkfs = drv_mkfs,
+	.open = drv_open,
+	.close = drv_close,
+	.status = drv_status,
+	.fsck = tfs_fsck,
+	.ll = &tablefs_ll_ops,
+};

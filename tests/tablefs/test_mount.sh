@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# test_mount.sh MIXFS - the mixfs command and a real tablefs mount: mkfs,
+# mount, persistence across remount, a killed daemon, refusals with clear
+# messages, status. Prints TAP.
+set -u
+mixfs=$1
+tmp=$(mktemp -d /tmp/mixfs-cmd-XXXXXX)
+mnt=$tmp/mnt
+store="rocksdb:$tmp/store"
+mkdir -p "$mnt"
+n=0; failed=0
+ok()   { n=$((n+1)); echo "ok $n - $1"; }
+nok()  { n=$((n+1)); failed=$((failed+1)); echo "not ok $n - $1"; [ $# -gt 1 ] && echo "$2" | sed 's/^/# /'; }
+check() { local name=$1; shift; if out=$("$@" 2>&1); then ok "$name"; else nok "$name" "$out"; fi; }
+unmount_all() { mountpoint -q "$mnt" && { "$mixfs" umount "$mnt" 2>/dev/null || umount -l "$mnt"; }; }
+cleanup() { unmount_all; pkill -9 -f "mixfs mount --store $store" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+check "mkfs makes a filesystem" "$mixfs" mkfs "$store"
+out=$("$mixfs" mkfs "$store" 2>&1); rc=$?
+if [ $rc -ne 0 ] && echo "$out" | grep -q -- --force; then ok "mkfs refuses to overwrite without --force"; else nok "mkfs refuses to overwrite without --force" "$out"; fi
+
+check "mount returns once the mount is ready" "$mixfs" mount --store "$store" "$mnt"
+if mountpoint -q "$mnt"; then ok "mount point is mounted"; else nok "mount point is mounted"; fi
+
+echo hello > "$mnt/f" && [ "$(cat "$mnt/f")" = hello ] && ok "write and read back through the mount" || nok "write and read back through the mount"
+mkdir -p "$mnt/d/e" && head -c 3000000 /dev/urandom > "$mnt/d/e/big" && sync
+sum=$(md5sum < "$mnt/d/e/big")
+
+out=$("$mixfs" status "$mnt" 2>&1)
+if echo "$out" | grep -q '^driver: tablefs' && echo "$out" | grep -q '^uuid: '; then ok "status reports driver and uuid"; else nok "status reports driver and uuid" "$out"; fi
+out=$("$mixfs" status --json "$mnt" 2>&1)
+if echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["driver"]=="tablefs"' 2>/dev/null; then ok "status --json parses"; else nok "status --json parses" "$out"; fi
+
+mkdir -p "$tmp/mnt2"
+out=$("$mixfs" mount --store "$store" "$tmp/mnt2" 2>&1); rc=$?
+if [ $rc -ne 0 ] && echo "$out" | grep -qi 'in use'; then ok "second mount of a store in use fails clearly"; else nok "second mount of a store in use fails clearly" "$out"; fi
+
+check "umount waits for the daemon" "$mixfs" umount "$mnt"
+if ! mountpoint -q "$mnt"; then ok "unmounted"; else nok "unmounted"; fi
+check "fsck is clean after unmount" "$mixfs" fsck "$store"
+
+"$mixfs" mount --store "$store" "$mnt" >/dev/null
+if [ "$(cat "$mnt/f" 2>&1)" = hello ] && [ "$(md5sum < "$mnt/d/e/big")" = "$sum" ]; then ok "data survives remount"; else nok "data survives remount"; fi
+
+# A daemon killed during writes: fsynced files survive, fsck is clean.
+pid=$("$mixfs" status "$mnt" | sed -n 's/^pid: //p')
+for i in $(seq 1 20); do head -c 10000 /dev/urandom > "$mnt/sync$i"; done
+python3 - "$mnt" <<'PY'
+import os, sys
+for i in range(1, 21):
+    fd = os.open(os.path.join(sys.argv[1], f"sync{i}"), os.O_RDONLY)
+    os.fsync(fd); os.close(fd)
+fd = os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd); os.close(fd)
+PY
+md5sum "$mnt"/sync* | sed "s|$mnt/||" > "$tmp/sums"
+( for i in $(seq 1 200); do head -c 50000 /dev/urandom > "$mnt/unsynced$i" 2>/dev/null || break; done ) &
+writer=$!
+sleep 0.3
+kill -9 "$pid"
+wait $writer 2>/dev/null
+umount -l "$mnt" 2>/dev/null || fusermount3 -uz "$mnt" 2>/dev/null
+for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+check "fsck is clean after kill -9" "$mixfs" fsck "$store"
+"$mixfs" mount --store "$store" "$mnt" >/dev/null
+if (cd "$mnt" && md5sum -c --quiet "$tmp/sums") >/dev/null 2>&1; then ok "fsynced files intact after kill -9"; else nok "fsynced files intact after kill -9"; fi
+"$mixfs" umount "$mnt"
+
+touch "$mnt/stray"
+out=$("$mixfs" mount --store "$store" "$mnt" 2>&1); rc=$?
+if [ $rc -ne 0 ] && echo "$out" | grep -q 'not empty'; then ok "non-empty mount point refused"; else nok "non-empty mount point refused" "$out"; unmount_all; fi
+rm -f "$mnt/stray"
+
+out=$("$mixfs" mount --bogus "$mnt" 2>&1); rc=$?
+if [ $rc -eq 2 ] && echo "$out" | grep -q usage; then ok "bad option exits 2 with usage"; else nok "bad option exits 2 with usage" "$out"; fi
+out=$("$mixfs" mount -o nosuchopt --store "$store" "$mnt" 2>&1); rc=$?
+if [ $rc -ne 0 ] && echo "$out" | grep -q nosuchopt; then ok "unknown mount option named in the error"; else nok "unknown mount option named in the error" "$out"; unmount_all; fi
+out=$("$mixfs" mount --store "rocksdb:$tmp/nothing-here" "$mnt" 2>&1); rc=$?
+if [ $rc -ne 0 ]; then ok "mount of a missing store fails"; else nok "mount of a missing store fails" "$out"; unmount_all; fi
+out=$("$mixfs" frobnicate 2>&1); rc=$?
+if [ $rc -eq 2 ]; then ok "unknown command exits 2"; else nok "unknown command exits 2" "$out"; fi
+
+echo "1..$n"
+[ $failed -eq 0 ]

@@ -1,0 +1,549 @@
+/*
+ * test_tablefs.c - tablefs's core called in-process, no kernel in between.
+ *
+ * Each case makes a fresh filesystem in a temporary RocksDB directory,
+ * drives tfs_* calls, and where it changes things ends with fsck clean.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "fs/tablefs/tablefs.h"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+struct fixture {
+	char dir[64];
+	char uri[96];
+	struct tfs *fs;
+	struct tfs_cred cred;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct mixfs_err err = { 0 };
+	int ret;
+
+	strcpy(f->dir, "/tmp/mixfs-tfs-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->uri, sizeof(f->uri), "rocksdb:%s/db", f->dir);
+	ret = tfs_mkfs(f->uri, 0, false, &err);
+	if (ret) {
+		fprintf(stderr, "mkfs: %s\n", mixfs_err_msg(&err, ret));
+		return -1;
+	}
+	ret = tfs_open(f->uri, NULL, false, &f->fs, &err);
+	if (ret) {
+		fprintf(stderr, "open: %s\n", mixfs_err_msg(&err, ret));
+		return -1;
+	}
+	f->cred.uid = 1000;
+	f->cred.gid = 1000;
+	*state = f;
+	return 0;
+}
+
+static void assert_fsck_clean(struct fixture *f)
+{
+	struct fsd_buf out = { 0 };
+	struct mixfs_err err = { 0 };
+	int ret;
+
+	tfs_close(f->fs);
+	f->fs = NULL;
+	ret = tfs_fsck(f->uri, false, &out, &err);
+	if (ret != 0)
+		fail_msg("fsck found %d problems: %.*s%s", ret, (int)out.len,
+			 out.data ? out.data : "", mixfs_err_msg(&err, ret));
+	fsd_buf_release(&out);
+	assert_int_equal(tfs_open(f->uri, NULL, false, &f->fs, &err), 0);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	tfs_close(f->fs);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	if (system(cmd))
+		return -1;
+	free(f);
+	return 0;
+}
+
+static uint64_t mk(struct fixture *f, uint64_t parent, const char *name,
+		   mode_t mode)
+{
+	struct stat st;
+	int ret;
+
+	if (S_ISDIR(mode))
+		ret = tfs_mkdir(f->fs, parent, name, mode & 07777, &f->cred,
+				&st);
+	else
+		ret = tfs_mknod(f->fs, parent, name, mode, 0, &f->cred, &st);
+	if (ret)
+		fail_msg("creating %s: %s", name, strerror(-ret));
+	return st.st_ino;
+}
+
+static void root_is_an_empty_directory(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+
+	assert_int_equal(tfs_getattr(f->fs, TFS_ROOT_INO, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_nlink, 2);
+	assert_int_equal(tfs_lookup(f->fs, TFS_ROOT_INO, "x", &st), -ENOENT);
+}
+
+static void create_then_lookup_finds_same_inode(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = mk(f, TFS_ROOT_INO, "a", S_IFREG | 0640);
+	struct stat st;
+
+	assert_int_equal(tfs_lookup(f->fs, TFS_ROOT_INO, "a", &st), 0);
+	assert_int_equal(st.st_ino, ino);
+	assert_int_equal(st.st_mode, S_IFREG | 0640);
+	assert_int_equal(st.st_uid, 1000);
+	assert_int_equal(st.st_nlink, 1);
+	assert_int_equal(tfs_mknod(f->fs, TFS_ROOT_INO, "a", S_IFREG | 0600, 0,
+				   &f->cred, &st), -EEXIST);
+	assert_fsck_clean(f);
+}
+
+static void names_too_long_or_invalid_are_refused(void **state)
+{
+	struct fixture *f = *state;
+	char name[300];
+	struct stat st;
+
+	memset(name, 'n', 255);
+	name[255] = '\0';
+	mk(f, TFS_ROOT_INO, name, S_IFREG | 0600);
+	name[255] = 'n';
+	name[256] = '\0';
+	assert_int_equal(tfs_mknod(f->fs, TFS_ROOT_INO, name, S_IFREG | 0600,
+				   0, &f->cred, &st), -ENAMETOOLONG);
+	assert_int_equal(tfs_lookup(f->fs, TFS_ROOT_INO, name, &st),
+			 -ENAMETOOLONG);
+	assert_int_not_equal(tfs_mkdir(f->fs, TFS_ROOT_INO, "a/b", 0755,
+				       &f->cred, &st), 0);
+}
+
+static void small_write_stays_inline_and_reads_back(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = mk(f, TFS_ROOT_INO, "s", S_IFREG | 0644);
+	char buf[64];
+	struct stat st;
+
+	assert_int_equal(tfs_write(f->fs, ino, 0, "hello", 5), 5);
+	assert_int_equal(tfs_write(f->fs, ino, 10, "world", 5), 5);
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), 0);
+	assert_int_equal(st.st_size, 15);
+	assert_int_equal(tfs_read(f->fs, ino, 0, buf, sizeof(buf)), 15);
+	assert_memory_equal(buf, "hello\0\0\0\0\0world", 15);
+	assert_fsck_clean(f);
+}
+
+static void growing_past_inline_limit_moves_data_to_object(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = mk(f, TFS_ROOT_INO, "big", S_IFREG | 0644);
+	size_t n = 3 * 1024 * 1024 + 17;
+	char *data = malloc(n), *back = malloc(n);
+	struct stat st;
+
+	for (size_t i = 0; i < n; i++)
+		data[i] = (char)(i * 31 + 7);
+	assert_int_equal(tfs_write(f->fs, ino, 0, data, 100), 100);
+	for (size_t off = 100; off < n; off += 65536) {
+		size_t len = n - off < 65536 ? n - off : 65536;
+
+		assert_int_equal(tfs_write(f->fs, ino, off, data + off, len),
+				 (ssize_t)len);
+	}
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), 0);
+	assert_int_equal(st.st_size, n);
+	assert_true(st.st_blocks >= (blkcnt_t)(n / 512));
+	assert_int_equal(tfs_read(f->fs, ino, 0, back, n), (ssize_t)n);
+	assert_memory_equal(back, data, n);
+	assert_fsck_clean(f);
+	/* and after a reopen */
+	memset(back, 0, n);
+	assert_int_equal(tfs_read(f->fs, ino, 0, back, n), (ssize_t)n);
+	assert_memory_equal(back, data, n);
+	free(data);
+	free(back);
+}
+
+static void truncate_down_then_up_reads_zeros(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = mk(f, TFS_ROOT_INO, "t", S_IFREG | 0644);
+	char data[10000], back[10000];
+	struct stat attr, st;
+
+	memset(data, 'x', sizeof(data));
+	assert_int_equal(tfs_write(f->fs, ino, 0, data, sizeof(data)),
+			 (ssize_t)sizeof(data));
+	memset(&attr, 0, sizeof(attr));
+	attr.st_size = 100;
+	assert_int_equal(tfs_setattr(f->fs, ino, &attr, FUSE_SET_ATTR_SIZE,
+				     &st), 0);
+	assert_int_equal(st.st_size, 100);
+	attr.st_size = 9000;
+	assert_int_equal(tfs_setattr(f->fs, ino, &attr, FUSE_SET_ATTR_SIZE,
+				     &st), 0);
+	assert_int_equal(tfs_read(f->fs, ino, 0, back, sizeof(back)), 9000);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(back[i], 'x');
+	for (int i = 100; i < 9000; i++)
+		if (back[i] != 0)
+			fail_msg("byte %d is %d after truncate down and up", i,
+				 back[i]);
+	assert_fsck_clean(f);
+}
+
+static void unlink_removes_name_and_data(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = mk(f, TFS_ROOT_INO, "u", S_IFREG | 0644);
+	char data[20000] = { 1 };
+	struct stat st;
+
+	assert_int_equal(tfs_write(f->fs, ino, 0, data, sizeof(data)),
+			 (ssize_t)sizeof(data));
+	assert_int_equal(tfs_unlink(f->fs, TFS_ROOT_INO, "u"), 0);
+	assert_int_equal(tfs_lookup(f->fs, TFS_ROOT_INO, "u", &st), -ENOENT);
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), -ENOENT);
+	assert_int_equal(tfs_unlink(f->fs, TFS_ROOT_INO, "u"), -ENOENT);
+	assert_fsck_clean(f);
+}
+
+static void unlinked_file_lives_until_forgotten(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = mk(f, TFS_ROOT_INO, "o", S_IFREG | 0644);
+	char buf[8];
+	struct stat st;
+
+	tfs_ref(f->fs, ino);
+	assert_int_equal(tfs_write(f->fs, ino, 0, "data", 4), 4);
+	assert_int_equal(tfs_unlink(f->fs, TFS_ROOT_INO, "o"), 0);
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), 0);
+	assert_int_equal(st.st_nlink, 0);
+	assert_int_equal(tfs_read(f->fs, ino, 0, buf, 8), 4);
+	assert_fsck_clean(f);	/* the close and reopen frees the orphan */
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), -ENOENT);
+}
+
+static void forget_frees_unlinked_inode(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = mk(f, TFS_ROOT_INO, "o", S_IFREG | 0644);
+	struct stat st;
+
+	tfs_ref(f->fs, ino);
+	assert_int_equal(tfs_unlink(f->fs, TFS_ROOT_INO, "o"), 0);
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), 0);
+	tfs_forget(f->fs, ino, 1);
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), -ENOENT);
+	assert_fsck_clean(f);
+}
+
+static void mkdir_rmdir_keep_link_counts(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t d = mk(f, TFS_ROOT_INO, "d", S_IFDIR | 0755);
+	struct stat st;
+
+	mk(f, d, "sub", S_IFDIR | 0755);
+	mk(f, d, "file", S_IFREG | 0644);
+	assert_int_equal(tfs_getattr(f->fs, TFS_ROOT_INO, &st), 0);
+	assert_int_equal(st.st_nlink, 3);
+	assert_int_equal(tfs_getattr(f->fs, d, &st), 0);
+	assert_int_equal(st.st_nlink, 3);
+	assert_int_equal(tfs_rmdir(f->fs, TFS_ROOT_INO, "d"), -ENOTEMPTY);
+	assert_int_equal(tfs_rmdir(f->fs, d, "file"), -ENOTDIR);
+	assert_int_equal(tfs_unlink(f->fs, d, "sub"), -EISDIR);
+	assert_int_equal(tfs_rmdir(f->fs, d, "sub"), 0);
+	assert_int_equal(tfs_unlink(f->fs, d, "file"), 0);
+	assert_int_equal(tfs_rmdir(f->fs, TFS_ROOT_INO, "d"), 0);
+	assert_int_equal(tfs_getattr(f->fs, TFS_ROOT_INO, &st), 0);
+	assert_int_equal(st.st_nlink, 2);
+	assert_fsck_clean(f);
+}
+
+static void hard_links_count_names(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = mk(f, TFS_ROOT_INO, "a", S_IFREG | 0644);
+	uint64_t d = mk(f, TFS_ROOT_INO, "d", S_IFDIR | 0755);
+	struct stat st;
+
+	assert_int_equal(tfs_link(f->fs, ino, d, "b", &st), 0);
+	assert_int_equal(st.st_nlink, 2);
+	assert_int_equal(tfs_link(f->fs, d, TFS_ROOT_INO, "dl", &st), -EPERM);
+	assert_int_equal(tfs_unlink(f->fs, TFS_ROOT_INO, "a"), 0);
+	assert_int_equal(tfs_lookup(f->fs, d, "b", &st), 0);
+	assert_int_equal(st.st_nlink, 1);
+	assert_fsck_clean(f);
+}
+
+static void symlink_reads_back_target(void **state)
+{
+	struct fixture *f = *state;
+	char target[TFS_SYMLINK_MAX + 2], buf[TFS_SYMLINK_MAX + 2];
+	struct stat st;
+
+	memset(target, 't', TFS_SYMLINK_MAX);
+	target[TFS_SYMLINK_MAX] = '\0';
+	assert_int_equal(tfs_symlink(f->fs, TFS_ROOT_INO, "l", target,
+				     &f->cred, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(st.st_size, TFS_SYMLINK_MAX);
+	assert_int_equal(tfs_readlink(f->fs, st.st_ino, buf, sizeof(buf)),
+			 TFS_SYMLINK_MAX);
+	assert_string_equal(buf, target);
+	target[TFS_SYMLINK_MAX] = 't';
+	target[TFS_SYMLINK_MAX + 1] = '\0';
+	assert_int_equal(tfs_symlink(f->fs, TFS_ROOT_INO, "l2", target,
+				     &f->cred, &st), -ENAMETOOLONG);
+	assert_fsck_clean(f);
+}
+
+static void rename_follows_every_rule(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t a = mk(f, TFS_ROOT_INO, "a", S_IFREG | 0644);
+	uint64_t d1 = mk(f, TFS_ROOT_INO, "d1", S_IFDIR | 0755);
+	uint64_t d2 = mk(f, TFS_ROOT_INO, "d2", S_IFDIR | 0755);
+	uint64_t sub = mk(f, d1, "sub", S_IFDIR | 0755);
+	struct stat st;
+	uint64_t p;
+
+	mk(f, d2, "full", S_IFDIR | 0755);
+	mk(f, TFS_ROOT_INO, "b", S_IFREG | 0644);
+	/* file over file replaces it */
+	assert_int_equal(tfs_rename(f->fs, TFS_ROOT_INO, "a", TFS_ROOT_INO,
+				    "b", 0), 0);
+	assert_int_equal(tfs_lookup(f->fs, TFS_ROOT_INO, "b", &st), 0);
+	assert_int_equal(st.st_ino, a);
+	assert_int_equal(tfs_lookup(f->fs, TFS_ROOT_INO, "a", &st), -ENOENT);
+	/* type rules */
+	assert_int_equal(tfs_rename(f->fs, TFS_ROOT_INO, "d1", TFS_ROOT_INO,
+				    "b", 0), -ENOTDIR);
+	assert_int_equal(tfs_rename(f->fs, TFS_ROOT_INO, "b", TFS_ROOT_INO,
+				    "d1", 0), -EISDIR);
+	assert_int_equal(tfs_rename(f->fs, TFS_ROOT_INO, "d1", TFS_ROOT_INO,
+				    "d2", 0), -ENOTEMPTY);
+	assert_int_equal(tfs_rename(f->fs, TFS_ROOT_INO, "d1", sub, "x", 0),
+			 -EINVAL);
+	assert_int_equal(tfs_rename(f->fs, TFS_ROOT_INO, "b", TFS_ROOT_INO,
+				    "d2", RENAME_NOREPLACE), -EEXIST);
+	/* a directory moving between parents */
+	assert_int_equal(tfs_rename(f->fs, d1, "sub", d2, "sub", 0), 0);
+	assert_int_equal(tfs_parent(f->fs, sub, &p), 0);
+	assert_int_equal(p, d2);
+	assert_int_equal(tfs_getattr(f->fs, d1, &st), 0);
+	assert_int_equal(st.st_nlink, 2);
+	assert_int_equal(tfs_getattr(f->fs, d2, &st), 0);
+	assert_int_equal(st.st_nlink, 4);
+	/* exchange a file and a directory across parents */
+	assert_int_equal(tfs_rename(f->fs, TFS_ROOT_INO, "b", d2, "sub",
+				    RENAME_EXCHANGE), 0);
+	assert_int_equal(tfs_lookup(f->fs, TFS_ROOT_INO, "b", &st), 0);
+	assert_int_equal(st.st_ino, sub);
+	assert_int_equal(tfs_parent(f->fs, sub, &p), 0);
+	assert_int_equal(p, TFS_ROOT_INO);
+	assert_int_equal(tfs_lookup(f->fs, d2, "sub", &st), 0);
+	assert_int_equal(st.st_ino, a);
+	assert_fsck_clean(f);
+}
+
+struct names {
+	char seen[64][16];
+	int n;
+	uint64_t last;
+	int stop_after;
+};
+
+static int collect(void *arg, const char *name, uint64_t ino,
+		   unsigned char type, uint64_t cookie)
+{
+	struct names *n = arg;
+
+	(void)ino;
+	(void)type;
+	if (n->n < 64)
+		snprintf(n->seen[n->n], 16, "%s", name);
+	n->n++;
+	n->last = cookie;
+	return n->stop_after && n->n % n->stop_after == 0;
+}
+
+static void readdir_resumes_from_cookie_despite_removals(void **state)
+{
+	struct fixture *f = *state;
+	struct names n = { .stop_after = 5 };
+	char name[16];
+	int ret;
+
+	for (int i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "f%02d", i);
+		mk(f, TFS_ROOT_INO, name, S_IFREG | 0644);
+	}
+	ret = tfs_readdir(f->fs, TFS_ROOT_INO, 1, collect, &n);
+	assert_int_equal(n.n, 5);
+	assert_true(ret > 0);
+	/* remove an entry already seen, and one not yet seen */
+	assert_int_equal(tfs_unlink(f->fs, TFS_ROOT_INO, n.seen[0]), 0);
+	assert_int_equal(tfs_unlink(f->fs, TFS_ROOT_INO, "f19"), 0);
+	n.stop_after = 0;
+	assert_int_equal(tfs_readdir(f->fs, TFS_ROOT_INO, n.last, collect, &n),
+			 0);
+	assert_int_equal(n.n, 19);
+	for (int i = 0; i < n.n; i++)
+		for (int j = i + 1; j < n.n; j++)
+			if (!strcmp(n.seen[i], n.seen[j]))
+				fail_msg("%s listed twice", n.seen[i]);
+}
+
+static void xattrs_set_get_list_remove(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = mk(f, TFS_ROOT_INO, "x", S_IFREG | 0644);
+	char buf[256];
+
+	assert_int_equal(tfs_setxattr(f->fs, ino, "user.a", "1", 1, 0), 0);
+	assert_int_equal(tfs_setxattr(f->fs, ino, "user.b", "22", 2, 0), 0);
+	assert_int_equal(tfs_setxattr(f->fs, ino, "user.a", "3", 1,
+				      XATTR_CREATE), -EEXIST);
+	assert_int_equal(tfs_setxattr(f->fs, ino, "user.c", "3", 1,
+				      XATTR_REPLACE), -ENODATA);
+	assert_int_equal(tfs_getxattr(f->fs, ino, "user.b", buf, sizeof(buf)),
+			 2);
+	assert_memory_equal(buf, "22", 2);
+	assert_int_equal(tfs_getxattr(f->fs, ino, "user.b", buf, 1), -ERANGE);
+	assert_int_equal(tfs_getxattr(f->fs, ino, "user.b", NULL, 0), 2);
+	assert_int_equal(tfs_listxattr(f->fs, ino, buf, sizeof(buf)), 14);
+	assert_memory_equal(buf, "user.a\0user.b\0", 14);
+	assert_int_equal(tfs_removexattr(f->fs, ino, "user.a"), 0);
+	assert_int_equal(tfs_getxattr(f->fs, ino, "user.a", buf, sizeof(buf)),
+			 -ENODATA);
+	assert_int_equal(tfs_setxattr(f->fs, ino, "system.posix_acl_access",
+				      "x", 1, 0), -EOPNOTSUPP);
+	assert_int_equal(tfs_unlink(f->fs, TFS_ROOT_INO, "x"), 0);
+	assert_fsck_clean(f);
+}
+
+static void punch_hole_reads_zeros_and_keeps_size(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = mk(f, TFS_ROOT_INO, "p", S_IFREG | 0644);
+	static char data[300000], back[300000];
+	struct stat st;
+
+	memset(data, 'p', sizeof(data));
+	assert_int_equal(tfs_write(f->fs, ino, 0, data, sizeof(data)),
+			 (ssize_t)sizeof(data));
+	assert_int_equal(tfs_fallocate(f->fs, ino,
+				       FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				       70000, 100000), 0);
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), 0);
+	assert_int_equal(st.st_size, sizeof(data));
+	assert_int_equal(tfs_read(f->fs, ino, 0, back, sizeof(back)),
+			 (ssize_t)sizeof(back));
+	memset(data + 70000, 0, 100000);
+	assert_memory_equal(back, data, sizeof(data));
+	assert_fsck_clean(f);
+}
+
+static void mkfs_refuses_to_overwrite_without_force(void **state)
+{
+	struct fixture *f = *state;
+	struct mixfs_err err = { 0 };
+
+	tfs_close(f->fs);
+	f->fs = NULL;
+	assert_int_equal(tfs_mkfs(f->uri, 0, false, &err), -EEXIST);
+	assert_non_null(strstr(err.msg, "--force"));
+	assert_int_equal(tfs_open(f->uri, NULL, false, &f->fs, &err), 0);
+}
+
+static void second_open_fails_busy(void **state)
+{
+	struct fixture *f = *state;
+	struct mixfs_err err = { 0 };
+	struct tfs *again = NULL;
+
+	assert_int_equal(tfs_open(f->uri, NULL, false, &again, &err), -EBUSY);
+	assert_null(again);
+}
+
+static void data_survives_reopen(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t d = mk(f, TFS_ROOT_INO, "keep", S_IFDIR | 0700);
+	uint64_t ino = mk(f, d, "file", S_IFREG | 0600);
+	char buf[16];
+	struct stat st;
+
+	assert_int_equal(tfs_write(f->fs, ino, 0, "persist", 7), 7);
+	assert_int_equal(tfs_fsync(f->fs, ino, false), 0);
+	assert_fsck_clean(f);
+	assert_int_equal(tfs_lookup(f->fs, TFS_ROOT_INO, "keep", &st), 0);
+	assert_int_equal(tfs_lookup(f->fs, st.st_ino, "file", &st), 0);
+	assert_int_equal(tfs_read(f->fs, st.st_ino, 0, buf, sizeof(buf)), 7);
+	assert_memory_equal(buf, "persist", 7);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(root_is_an_empty_directory),
+		T(create_then_lookup_finds_same_inode),
+		T(names_too_long_or_invalid_are_refused),
+		T(small_write_stays_inline_and_reads_back),
+		T(growing_past_inline_limit_moves_data_to_object),
+		T(truncate_down_then_up_reads_zeros),
+		T(unlink_removes_name_and_data),
+		T(unlinked_file_lives_until_forgotten),
+		T(forget_frees_unlinked_inode),
+		T(mkdir_rmdir_keep_link_counts),
+		T(hard_links_count_names),
+		T(symlink_reads_back_target),
+		T(rename_follows_every_rule),
+		T(readdir_resumes_from_cookie_despite_removals),
+		T(xattrs_set_get_list_remove),
+		T(punch_hole_reads_zeros_and_keeps_size),
+		T(mkfs_refuses_to_overwrite_without_force),
+		T(second_open_fails_busy),
+		T(data_survives_reopen),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
