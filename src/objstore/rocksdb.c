@@ -660,9 +660,11 @@ static int put_record(struct rdb_store *r, const void *k,
 }
 
 /* Read, or with @create write, the header and counters. */
-static int load_header(struct rdb_store *r, bool create, bool have_size,
+static int load_header(struct rdb_store *r, unsigned flags, bool have_size,
 		       uint64_t size, uint32_t chunk, struct mixfs_err *err)
 {
+	bool create = flags & OBJSTORE_OPEN_CREATE;
+	bool writable = !(flags & OBJSTORE_OPEN_READONLY);
 	struct rdb_header h;
 	int ret = objstore_rdb_get_fixed(r, key_header, sizeof(key_header), &h, sizeof(h),
 			    "store header", err);
@@ -678,7 +680,7 @@ static int load_header(struct rdb_store *r, bool create, bool have_size,
 			return mixfs_err_set(err, -EUCLEAN,
 				"%s is a RocksDB database without a mixfs store "
 				"header: not a mixfs store", r->path);
-		if (!create)
+		if (!create || !writable)
 			return mixfs_err_set(err, -ENOENT, "no store at %s",
 					     r->path);
 		memset(&h, 0, sizeof(h));
@@ -719,7 +721,7 @@ static int load_header(struct rdb_store *r, bool create, bool have_size,
 				"%s: store counters missing: corrupt", r->path);
 		if (ret < 0)
 			return ret;
-		if (have_size && h.capacity != size && create) {
+		if (have_size && h.capacity != size && writable) {
 			h.capacity = size;
 			ret = put_record(r, key_header, sizeof(key_header), &h,
 					 sizeof(h), err);
@@ -836,8 +838,7 @@ static int rdb_open(const char *rest, unsigned flags, struct objstore **out,
 		ret = open_error(e, r->path, had_db, err);
 		goto out_free;
 	}
-	ret = load_header(r, create && !(flags & OBJSTORE_OPEN_READONLY),
-			  have_size, size, chunk, err);
+	ret = load_header(r, flags, have_size, size, chunk, err);
 	if (ret)
 		goto out_free;
 	r->base.ops = &objstore_rocksdb_ops;

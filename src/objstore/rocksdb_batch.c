@@ -158,8 +158,12 @@ static bool stored_chunk_live(struct bb *b, const struct pobj *o, uint64_t idx)
 	       idx < (o->size0 + b->r->chunk - 1) / b->r->chunk;
 }
 
-/* Chunk @idx of @o with a buffer to change, loaded on first use. */
-static int bb_chunk(struct bb *b, struct pobj *o, uint64_t idx,
+/*
+ * Chunk @idx of @o with a buffer to change, loaded on first use. With
+ * @whole the caller replaces every byte: only the stored length matters,
+ * so a chunk that fails its checksum can be overwritten (repaired).
+ */
+static int bb_chunk(struct bb *b, struct pobj *o, uint64_t idx, bool whole,
 		    struct pchunk **out, struct mixfs_err *err)
 {
 	struct rdb_store *r = b->r;
@@ -188,9 +192,14 @@ static int bb_chunk(struct bb *b, struct pobj *o, uint64_t idx,
 	if (v) {
 		size_t vlen;
 		const char *p = rocksdb_pinnableslice_value(v, &vlen);
-		ssize_t len = objstore_rdb_chunk_check(r, o->id, idx, p, vlen, err);
+		ssize_t len;
 
-		if (len >= 0)
+		if (whole && vlen >= HASH_LEN && vlen - HASH_LEN <= r->chunk)
+			len = (ssize_t)(vlen - HASH_LEN);
+		else
+			len = objstore_rdb_chunk_check(r, o->id, idx, p, vlen,
+						       err);
+		if (len >= 0 && !whole)
 			memcpy(c->buf, p, (size_t)len);
 		rocksdb_pinnableslice_destroy(v);
 		if (len < 0)
@@ -242,7 +251,7 @@ static int step_write(struct bb *b, struct pobj *o, uint64_t off,
 			(size_t)(off + len - cstart) : (size_t)csz;
 		struct pchunk *c;
 
-		ret = bb_chunk(b, o, idx, &c, err);
+		ret = bb_chunk(b, o, idx, from == 0 && to == csz, &c, err);
 		if (ret)
 			return ret;
 		if (from > c->len)
@@ -349,7 +358,7 @@ static int step_truncate(struct bb *b, struct pobj *o, uint64_t size,
 		if (first_dead < o->db_limit)
 			o->db_limit = first_dead;
 		if (tail) {
-			ret = bb_chunk(b, o, idx, &c, err);
+			ret = bb_chunk(b, o, idx, false, &c, err);
 			if (ret)
 				return ret;
 			if (c->len > tail) {
@@ -369,7 +378,7 @@ static int zero_in_chunk(struct bb *b, struct pobj *o, uint64_t idx,
 			 size_t from, size_t to, struct mixfs_err *err)
 {
 	struct pchunk *c;
-	int ret = bb_chunk(b, o, idx, &c, err);
+	int ret = bb_chunk(b, o, idx, false, &c, err);
 
 	if (ret)
 		return ret;
