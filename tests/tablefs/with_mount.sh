@@ -15,7 +15,9 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-"$mixfs" mkfs "$store" >/dev/null || { echo "Bail out! mkfs failed"; exit 1; }
+# A fixed capacity makes free space exact: without one, free space is the
+# host's, which RocksDB gives back only when it compacts.
+"$mixfs" mkfs --size 16G "$store" >/dev/null || { echo "Bail out! mkfs failed"; exit 1; }
 "$mixfs" mount --store "$store" "$mnt" >/dev/null || { echo "Bail out! mount failed"; exit 1; }
 MIXFS_TEST_DIR=$mnt MIXFS_REF_DIR=$ref "$@"
 rc=$?

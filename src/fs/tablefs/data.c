@@ -250,6 +250,44 @@ out_unlock:
 	return ret;
 }
 
+/*
+ * Make [@off, @end) inside the file's size take real space, so later
+ * writes there cannot fail for lack of it: each piece is read and written
+ * back, which turns holes into zeros and leaves data as it was. Inline
+ * files hold their bytes already. Beyond the size (KEEP_SIZE) nothing is
+ * reserved: the object store has no way to hold space past an object's end.
+ */
+static int allocate(struct tfs *fs, struct tfs_inode *in, uint64_t off,
+		    uint64_t end)
+{
+	size_t piece = 1u << 20;
+	char *buf;
+	int ret = 0;
+
+	if (end > in->r.size)
+		end = in->r.size;
+	if (!(in->r.flags & TFS_I_OBJECT) || off >= end)
+		return 0;
+	buf = malloc(piece);
+	if (!buf)
+		return -ENOMEM;
+	while (!ret && off < end) {
+		size_t n = end - off < piece ? (size_t)(end - off) : piece;
+		ssize_t got = objstore_read(fs->data, in->ino, off, buf, n,
+					    NULL);
+
+		if (got < 0) {
+			ret = (int)got;
+			break;
+		}
+		memset(buf + got, 0, n - (size_t)got);
+		ret = objstore_write(fs->data, in->ino, off, buf, n, NULL);
+		off += n;
+	}
+	free(buf);
+	return ret;
+}
+
 int tfs_fallocate(struct tfs *fs, uint64_t ino, int mode, uint64_t off,
 		  uint64_t len)
 {
@@ -287,14 +325,14 @@ int tfs_fallocate(struct tfs *fs, uint64_t ino, int mode, uint64_t off,
 			       (size_t)((stop < in.tail_len ? stop :
 					 in.tail_len) - off));
 		tfs_now(&in.r.mtime);
-	} else if (!(mode & FALLOC_FL_KEEP_SIZE) && end > in.r.size) {
-		/* No space is reserved ahead: the store allocates on write.
-		 * Growing the size is what callers observe. */
-		ret = set_size(fs, &in, end);
+	} else {
+		if (!(mode & FALLOC_FL_KEEP_SIZE) && end > in.r.size)
+			ret = set_size(fs, &in, end);
+		if (!ret)
+			ret = allocate(fs, &in, off, end);
 	}
 	if (ret)
 		goto out_in;
-	in.r.ctime = in.r.mtime;
 	tfs_now(&in.r.ctime);
 	ret = tfs_inode_put(&t, &in);
 	tfs_inode_release(&in);

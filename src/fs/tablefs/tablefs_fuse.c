@@ -205,16 +205,21 @@ static void tfs_ll_open(fuse_req_t req, fuse_ino_t ino,
 	struct stat st;
 	int ret = tfs_getattr(fs_of(req), ino, &st);
 
+	if (!ret && S_ISDIR(st.st_mode))
+		ret = -EISDIR;
+	/* libfuse asks the kernel for atomic O_TRUNC: truncating is ours. */
+	if (!ret && (fi->flags & O_TRUNC) && st.st_size) {
+		struct stat attr = { .st_size = 0 };
+
+		ret = tfs_setattr(fs_of(req), ino, &attr, FUSE_SET_ATTR_SIZE,
+				  &st);
+	}
 	if (ret) {
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		fuse_reply_err(req, EISDIR);
-		return;
-	}
 	/* Only this mount changes the data: cached pages stay valid. */
-	fi->keep_cache = 1;
+	fi->keep_cache = !(fi->flags & O_TRUNC);
 	fuse_reply_open(req, fi);
 }
 
