@@ -138,6 +138,17 @@ int balloc_alloc(struct balloc *a, struct balloc_resv *resv, uint64_t goal,
 	return 0;
 }
 
+int balloc_alloc_one(struct balloc *a, struct balloc_resv *resv,
+		     uint64_t goal, uint64_t *blk, struct mixfs_err *err)
+{
+	struct balloc_extent x;
+	int ret = balloc_alloc(a, resv, goal, 1, 1, &x, err);
+
+	if (ret == 0)
+		*blk = x.start;
+	return ret;
+}
+
 int balloc_alloc_at(struct balloc *a, struct balloc_resv *resv,
 		    uint64_t start, uint64_t len, struct mixfs_err *err)
 {
@@ -174,11 +185,11 @@ int balloc_free(struct balloc *a, uint64_t start, uint64_t len,
 	ret = check_range(a, start, len, "free", err);
 	if (ret < 0)
 		return ret;
-	if (a->ops->find_free(a, start, len, &blk))
+	ret = a->ops->free_range(a, start, len, &blk);
+	if (ret == -EINVAL)
 		return mixfs_err_set(err, -EINVAL,
 				     "free: block %" PRIu64 " of %" PRIu64 "+%" PRIu64 " is already free (double free)",
 				     blk, start, len);
-	ret = a->ops->mark_free(a, start, len);
 	if (ret < 0)
 		return mixfs_err_set(err, ret, "free: out of memory");
 	a->nfree += len;

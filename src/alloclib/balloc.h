@@ -148,6 +148,13 @@ int balloc_alloc(struct balloc *a, struct balloc_resv *resv, uint64_t goal,
 		 struct mixfs_err *err);
 
 /*
+ * Allocate one block near @goal into *@blk: balloc_alloc() with
+ * min = max = 1 (an indirect block, a directory block).
+ */
+int balloc_alloc_one(struct balloc *a, struct balloc_resv *resv,
+		     uint64_t goal, uint64_t *blk, struct mixfs_err *err);
+
+/*
  * Allocate exactly [@start, @start + @len), all or nothing (mkfs placing
  * its metadata, a journal replaying an allocation, fsck repairing a map).
  * @resv as for balloc_alloc().

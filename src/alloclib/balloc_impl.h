@@ -38,15 +38,17 @@ struct balloc_ops {
 	/* 1 if the whole range is free, else 0. */
 	int (*is_free)(const struct balloc *a, uint64_t start, uint64_t len);
 
-	/* 1 and the first free block of the range in *@blk if the range
-	 * holds any free block, else 0. */
-	int (*find_free)(const struct balloc *a, uint64_t start, uint64_t len,
-			 uint64_t *blk);
-
-	/* Mark an entirely free range in use / an entirely used range free.
-	 * 0 or -ENOMEM (nothing changed). */
+	/* Mark an entirely free range in use. 0 or -ENOMEM (no change). */
 	int (*mark_used)(struct balloc *a, uint64_t start, uint64_t len);
-	int (*mark_free)(struct balloc *a, uint64_t start, uint64_t len);
+
+	/*
+	 * Free a range. If any block of it is already free: -EINVAL, the
+	 * first such block in *@blk, nothing changed (checking and freeing
+	 * in one call saves the extent tree a second pair of lookups).
+	 * -ENOMEM, no change.
+	 */
+	int (*free_range)(struct balloc *a, uint64_t start, uint64_t len,
+			  uint64_t *blk);
 
 	uint64_t (*largest_free)(const struct balloc *a);
 	int (*iterate_free)(const struct balloc *a, uint64_t from,

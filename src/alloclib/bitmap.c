@@ -196,25 +196,21 @@ static int bitmap_is_free(const struct balloc *a, uint64_t start, uint64_t len)
 	return find_used(bm(a), start, start + len) == start + len;
 }
 
-static int bitmap_find_free(const struct balloc *a, uint64_t start,
-			    uint64_t len, uint64_t *blk)
-{
-	uint64_t z = find_bit(bm(a)->words, start, start + len, 0);
-
-	if (z == start + len)
-		return 0;
-	*blk = z;
-	return 1;
-}
-
 static int bitmap_mark_used(struct balloc *a, uint64_t start, uint64_t len)
 {
 	set_range(bm(a), start, len, 1);
 	return 0;
 }
 
-static int bitmap_mark_free(struct balloc *a, uint64_t start, uint64_t len)
+static int bitmap_free_range(struct balloc *a, uint64_t start, uint64_t len,
+			     uint64_t *blk)
 {
+	uint64_t z = find_bit(bm(a)->words, start, start + len, 0);
+
+	if (z < start + len) {
+		*blk = z;
+		return -EINVAL;
+	}
 	set_range(bm(a), start, len, 0);
 	return 0;
 }
@@ -305,9 +301,8 @@ const struct balloc_ops balloc_bitmap_ops = {
 	.release = bitmap_release,
 	.alloc = bitmap_alloc,
 	.is_free = bitmap_is_free,
-	.find_free = bitmap_find_free,
 	.mark_used = bitmap_mark_used,
-	.mark_free = bitmap_mark_free,
+	.free_range = bitmap_free_range,
 	.largest_free = bitmap_largest_free,
 	.iterate_free = bitmap_iterate_free,
 	.grow = bitmap_grow,

@@ -369,24 +369,6 @@ static int extent_is_free(const struct balloc *a, uint64_t start, uint64_t len)
 	return i != NIL && end_of(&t->n[i]) >= start + len;
 }
 
-static int extent_find_free(const struct balloc *a, uint64_t start,
-			    uint64_t len, uint64_t *blk)
-{
-	const struct etree *t = et(a);
-	uint32_t i = find_le(t, start);
-
-	if (i != NIL && end_of(&t->n[i]) > start) {
-		*blk = start;
-		return 1;
-	}
-	i = find_ge(t, start);
-	if (i != NIL && t->n[i].start < start + len) {
-		*blk = t->n[i].start;
-		return 1;
-	}
-	return 0;
-}
-
 static int extent_mark_used(struct balloc *a, uint64_t start, uint64_t len)
 {
 	struct etree *t = et(a);
@@ -397,13 +379,25 @@ static int extent_mark_used(struct balloc *a, uint64_t start, uint64_t len)
 	return 0;
 }
 
-static int extent_mark_free(struct balloc *a, uint64_t start, uint64_t len)
+static int extent_free_range(struct balloc *a, uint64_t start, uint64_t len,
+			     uint64_t *blk)
 {
 	struct etree *t = et(a);
-	uint32_t p = find_le(t, start), q = find_ge(t, start + len);
-	int left = p != NIL && end_of(&t->n[p]) == start;
-	int right = q != NIL && t->n[q].start == start + len;
+	uint32_t p = find_le(t, start), q = find_ge(t, start);
+	int left, right;
 
+	/* p is the only extent that can hold @start, q the first that can
+	 * start inside the range; if neither overlaps, q follows the range */
+	if (p != NIL && end_of(&t->n[p]) > start) {
+		*blk = start;
+		return -EINVAL;
+	}
+	if (q != NIL && t->n[q].start < start + len) {
+		*blk = t->n[q].start;
+		return -EINVAL;
+	}
+	left = p != NIL && end_of(&t->n[p]) == start;
+	right = q != NIL && t->n[q].start == start + len;
 	if (left && right) {
 		uint64_t qlen = t->n[q].len;
 
@@ -497,9 +491,8 @@ const struct balloc_ops balloc_extent_ops = {
 	.release = extent_release,
 	.alloc = extent_alloc,
 	.is_free = extent_is_free,
-	.find_free = extent_find_free,
 	.mark_used = extent_mark_used,
-	.mark_free = extent_mark_free,
+	.free_range = extent_free_range,
 	.largest_free = extent_largest_free,
 	.iterate_free = extent_iterate_free,
 	.grow = extent_grow,

@@ -194,6 +194,21 @@ static void alloc_starts_at_free_goal(void **state)
 	assert_int_equal(x.start, 1244);
 }
 
+static void alloc_one_takes_a_single_block_near_the_goal(void **state)
+{
+	struct fix *f = *state;
+	uint64_t blk = 0;
+
+	take(&f->a, 700, 3);
+	assert_int_equal(balloc_alloc_one(&f->a, NULL, 700, &blk, NULL), 0);
+	assert_int_equal(blk, 703);
+	assert_int_equal(balloc_count_free(&f->a), N - 4);
+	fill(&f->a);
+	blk = 12345;
+	assert_int_equal(balloc_alloc_one(&f->a, NULL, 0, &blk, NULL), -ENOSPC);
+	assert_int_equal(blk, 12345);
+}
+
 static void alloc_after_used_goal_takes_next_free_run(void **state)
 {
 	struct fix *f = *state;
@@ -754,6 +769,7 @@ static void check_rejects_extent_outside_the_space(void **state)
 	CASE(kind, init_rejects_bad_arguments), \
 	CASE(kind, is_free_answers_for_ranges), \
 	CASE(kind, alloc_starts_at_free_goal), \
+	CASE(kind, alloc_one_takes_a_single_block_near_the_goal), \
 	CASE(kind, alloc_after_used_goal_takes_next_free_run), \
 	CASE(kind, alloc_returns_shorter_run_when_min_allows), \
 	CASE(kind, alloc_with_min_skips_short_runs), \
