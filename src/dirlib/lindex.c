@@ -156,7 +156,8 @@ static int cref_cmp(const void *a, const void *b)
 
 int lin_cook_sort(struct lin_index *x, uint64_t *dup)
 {
-	qsort(x->cook, x->cook_n, sizeof(*x->cook), cref_cmp);
+	if (x->cook_n)
+		qsort(x->cook, x->cook_n, sizeof(*x->cook), cref_cmp);
 	for (size_t i = 1; i < x->cook_n; i++)
 		if (x->cook[i].cookie == x->cook[i - 1].cookie) {
 			*dup = x->cook[i].cookie;

@@ -299,7 +299,7 @@ static int build(struct dir_stream *s, struct lin_index **out,
 				     "%llu is not a whole number of %u-byte "
 				     "blocks", (unsigned long long)size, h.bs);
 	c.x = lin_index_new(h.bs, h.opts);
-	buf = malloc(BUILD_CHUNK > h.bs ? BUILD_CHUNK : h.bs);
+	buf = malloc(size < BUILD_CHUNK ? size : BUILD_CHUNK);
 	if (!c.x || !buf) {
 		ret = mixfs_err_set(err, -ENOMEM, "out of memory building the "
 				    "directory index");
