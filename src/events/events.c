@@ -117,7 +117,7 @@ static uint64_t publish(struct evt *ev, struct evt_rec *rec, size_t body)
 	rec->seq = seq;
 	old = ev->ring[seq % ev->cap];
 	ev->ring[seq % ev->cap] = rec;
-	if (ev->store)
+	if (ev->persister_idle)
 		pthread_cond_signal(&ev->persist_cond);
 	pthread_mutex_unlock(&ev->lock);
 	evt_rec_put(old);
@@ -258,33 +258,64 @@ static int persist_reserve(struct evt *ev)
 	return rc;
 }
 
+/* Forget stored events beyond the newest `keep`. Under ev->lock on entry
+ * and exit; drops it around the store call. */
+static int persist_trim(struct evt *ev)
+{
+	uint64_t below;
+	int rc;
+
+	if (!ev->store_first || ev->stored < ev->store_first + ev->keep)
+		return 0;
+	below = ev->stored - ev->keep + 1;
+	pthread_mutex_unlock(&ev->lock);
+	rc = ev->store->ops->trim(ev->store, below, NULL);
+	pthread_mutex_lock(&ev->lock);
+	if (rc == 0)
+		ev->store_first = below;
+	return rc;
+}
+
+/*
+ * The persister: appends what the ring holds to the store in batches,
+ * trims, reserves numbers ahead. Events that left the ring before it could
+ * store them (the store was failing, or a burst outran it) are counted and,
+ * once the store takes writes again, reported by one events_lost event for
+ * the whole range (reporting at once could itself overflow the ring).
+ */
 static void *persister_main(void *arg)
 {
 	struct evt *ev = arg;
 	struct evt_rec *batch[PERSIST_BATCH];
 	unsigned backoff = 0, close_tries = 0;
+	uint64_t lost_from = 0, lost_to = 0;
 
 	pthread_mutex_lock(&ev->lock);
 	for (;;) {
-		uint64_t first = ring_first(ev), lost_from = 0, lost_to = 0;
+		uint64_t first = ring_first(ev);
+		bool closing = ev->closing;
 		size_t n = 0, done = 0;
 		int rc = 0;
 
 		if (ev->persisted + 1 >= ev->next_seq &&
-		    ev->next_seq - 1 <= ev->reserved) {
-			if (ev->closing)
+		    ev->next_seq - 1 <= ev->reserved && !lost_to) {
+			if (ev->closing) {
+				persist_trim(ev);
 				break;
+			}
+			ev->persister_idle = true;
 			pthread_cond_wait(&ev->persist_cond, &ev->lock);
+			ev->persister_idle = false;
 			continue;
 		}
 		if (ev->closing && backoff && ++close_tries > 6)
 			break;	/* the store keeps failing: give up */
 		if (ev->persisted + 1 < first) {
-			/* Left memory before the store took them. */
-			lost_from = ev->persisted + 1;
+			if (!lost_to)
+				lost_from = ev->persisted + 1;
 			lost_to = first - 1;
-			ev->unpersisted_lost += lost_to - lost_from + 1;
-			ev->persisted = lost_to;
+			ev->unpersisted_lost += first - 1 - ev->persisted;
+			ev->persisted = first - 1;
 		}
 		rc = persist_reserve(ev);
 		for (uint64_t s = ev->persisted + 1;
@@ -292,7 +323,14 @@ static void *persister_main(void *arg)
 			batch[n++] = rec_get(ev->ring[s % ev->cap]);
 		pthread_mutex_unlock(&ev->lock);
 
-		if (lost_to) {
+		for (done = 0; done < n; done++) {
+			rc = ev->store->ops->append(ev->store, batch[done]->seq,
+						    batch[done]->line,
+						    batch[done]->len, NULL);
+			if (rc)
+				break;
+		}
+		if (rc == 0 && lost_to && !closing) {
 			char f[24], t[24];
 
 			snprintf(f, sizeof(f), "%" PRIu64, lost_from);
@@ -300,13 +338,10 @@ static void *persister_main(void *arg)
 			evt_emit(ev, EVT_EVENTS_LOST, "from", f, "to", t,
 				 "reason", "events left memory before the store could keep them",
 				 NULL);
+			lost_to = 0;
+		} else if (rc == 0 && closing) {
+			lost_to = 0;	/* no more events once closing */
 		}
-		for (; done < n && rc == 0; done++)
-			rc = ev->store->ops->append(ev->store, batch[done]->seq,
-						    batch[done]->line,
-						    batch[done]->len, NULL);
-		if (rc)
-			done--;
 		pthread_mutex_lock(&ev->lock);
 		if (done) {
 			ev->persisted = batch[done - 1]->seq;
@@ -316,20 +351,9 @@ static void *persister_main(void *arg)
 		}
 		for (size_t i = 0; i < n; i++)
 			evt_rec_put(batch[i]);
-		if (ev->stored >= ev->store_first + ev->keep + TRIM_SLACK ||
-		    (ev->closing && ev->store_first &&
-		     ev->stored >= ev->store_first + ev->keep)) {
-			uint64_t below = ev->stored - ev->keep + 1;
-			int trc;
-
-			pthread_mutex_unlock(&ev->lock);
-			trc = ev->store->ops->trim(ev->store, below, NULL);
-			pthread_mutex_lock(&ev->lock);
-			if (trc == 0)
-				ev->store_first = below;
-			else
-				rc = rc ? rc : trc;
-		}
+		if (rc == 0 && ev->store_first &&
+		    ev->stored >= ev->store_first + ev->keep + TRIM_SLACK)
+			rc = persist_trim(ev);
 		pthread_cond_broadcast(&ev->flushed_cond);
 		if (rc) {
 			ev->persist_errors++;
@@ -361,7 +385,6 @@ int evt_flush(struct evt *ev, unsigned timeout_ms)
 	}
 	pthread_mutex_lock(&ev->lock);
 	while (ev->stored + 1 < ev->next_seq && rc == 0) {
-		pthread_cond_signal(&ev->persist_cond);
 		rc = pthread_cond_timedwait(&ev->flushed_cond, &ev->lock,
 					    &until);
 	}
@@ -654,19 +677,19 @@ struct scan_ctx {
 static int scan_one(void *arg, uint64_t seq, const char *line, size_t len)
 {
 	struct scan_ctx *c = arg;
+	uint64_t gap_end = seq < c->limit ? seq : c->limit;
 
 	if (seq < c->r->next)
 		return 0;
-	if (seq >= c->limit) {
+	/* Numbers missing from the store before this event (or before the
+	 * ring takes over) were lost. */
+	if (gap_end > c->r->next &&
+	    !take_lost(c->r, c->r->next, gap_end - 1, c->buf, c->size, &c->n)) {
 		c->stopped = true;
 		return 1;
 	}
-	if (seq > c->r->next &&
-	    !take_lost(c->r, c->r->next, seq - 1, c->buf, c->size, &c->n)) {
-		c->stopped = true;
-		return 1;
-	}
-	if (!take_line(c->r, seq, line, len, c->buf, c->size, &c->n)) {
+	if (seq >= c->limit ||
+	    !take_line(c->r, seq, line, len, c->buf, c->size, &c->n)) {
 		c->stopped = true;
 		return 1;
 	}

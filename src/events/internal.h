@@ -69,6 +69,7 @@ struct evt {
 	uint64_t keep;
 	pthread_t persister;
 	bool persister_started;
+	bool persister_idle;		/* waiting for work: emit signals */
 	pthread_cond_t persist_cond;	/* new events, or closing */
 	pthread_cond_t flushed_cond;	/* persisted moved */
 	uint64_t persisted;		/* newest seq handled by the persister */

@@ -285,10 +285,10 @@ size_t evt_json_body(char *buf, size_t size, const char *uuid,
 		size_t len = kv[i].len == (size_t)-1 ? strlen(kv[i].val)
 						      : kv[i].len;
 		size_t n = len < EVT_VALUE_MAX ? len : EVT_VALUE_MAX;
-		/* Leave each later detail 80 bytes and the tail 600. */
-		size_t reserve = 600 + 80 * (nkv - i - 1);
-		size_t room = o.len + reserve < size ? size - o.len - reserve
-						     : 0;
+		/* Share what is left fairly among this and the later details,
+		 * keeping 600 bytes for keys, hex siblings' keys and the tail. */
+		size_t room = o.len + 600 < size
+			      ? (size - o.len - 600) / (nkv - i) : 0;
 		size_t done;
 		bool valid = utf8_valid(kv[i].val, n);
 

@@ -257,7 +257,8 @@ static int load(struct obj_store *o, struct mixfs_err *err)
 		}
 		o->seq[o->end++] = seq;
 	}
-	qsort(o->seq, o->end, sizeof(*o->seq), cmp_u64);
+	if (o->end > 1)
+		qsort(o->seq, o->end, sizeof(*o->seq), cmp_u64);
 	len = objstore_getattr(o->os, o->id, "reserved", val, sizeof(val) - 1,
 			       NULL);
 	if (len >= 0) {
