@@ -98,7 +98,7 @@ struct dir_stream {
 	 * library, and lives as long as the driver keeps this structure. A
 	 * driver that keeps it in its in-memory inode keeps the index warm;
 	 * one that sets the stream up per operation pays the pass each time.
-	 * Zero it (NULL) before first use. Costs about 40 bytes per entry. */
+	 * Zero it (NULL) before first use. Costs about 50 bytes per entry. */
 	void *index;
 };
 
