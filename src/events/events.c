@@ -103,7 +103,8 @@ static uint64_t publish(struct evt *ev, struct evt_rec *rec, size_t body)
 	size_t h;
 
 	pthread_mutex_lock(&ev->lock);
-	seq = ev->next_seq++;
+	seq = ev->next_seq;
+	__atomic_store_n(&ev->next_seq, seq + 1, __ATOMIC_RELAXED);
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (now.tv_sec < ev->last_time.tv_sec ||
 	    (now.tv_sec == ev->last_time.tv_sec &&
@@ -600,9 +601,8 @@ uint64_t evt_reader_lag(const struct evt_reader *r)
 
 	if (!r->ev)
 		return 0;
-	pthread_mutex_lock(&r->ev->lock);
-	next = r->ev->next_seq;
-	pthread_mutex_unlock(&r->ev->lock);
+	/* A racy but untorn read: callers poll this, emitters need the lock. */
+	next = __atomic_load_n(&r->ev->next_seq, __ATOMIC_RELAXED);
 	return next > r->next ? next - r->next : 0;
 }
 
@@ -715,11 +715,14 @@ static ssize_t read_old(struct evt_reader *r, uint64_t ring_start,
 	return (ssize_t)c.n;
 }
 
+#define READ_BATCH	256
+
 ssize_t evt_reader_read(struct evt_reader *r, char *buf, size_t size)
 {
+	struct evt_rec *take[READ_BATCH];
 	struct evt *ev = r->ev;
+	size_t n = 0, ntake = 0;
 	uint64_t start;
-	size_t n = 0;
 
 	if (size == 0)
 		return 0;
@@ -735,11 +738,13 @@ ssize_t evt_reader_read(struct evt_reader *r, char *buf, size_t size)
 	}
 	if (r->next >= ev->next_seq)
 		atomic_store(&r->armed, true);
-	while (r->next < ev->next_seq) {
+	/* Take references under the lock and copy after it: emitters wait
+	 * for this lock, so it is held for counting, not for copying. */
+	while (r->next < ev->next_seq && ntake < READ_BATCH) {
 		struct evt_rec *rec = ev->ring[r->next % ev->cap];
 
 		if (rec->len <= size - n) {
-			memcpy(buf + n, rec->line, rec->len);
+			take[ntake++] = rec_get(rec);
 			n += rec->len;
 			r->next++;
 			continue;
@@ -752,6 +757,12 @@ ssize_t evt_reader_read(struct evt_reader *r, char *buf, size_t size)
 		break;
 	}
 	pthread_mutex_unlock(&ev->lock);
+	n = 0;
+	for (size_t i = 0; i < ntake; i++) {
+		memcpy(buf + n, take[i]->line, take[i]->len);
+		n += take[i]->len;
+		evt_rec_put(take[i]);
+	}
 	if (r->part && n == 0)
 		n = read_part(r, buf, size);
 	return (ssize_t)n;
