@@ -27,6 +27,18 @@
 
 #include "tb.h"
 
+/* Steps per case; sanitizers run the same code ~4x slower. */
+#if defined(__SANITIZE_ADDRESS__)
+#define STEPS		8000
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define STEPS		8000
+#endif
+#endif
+#ifndef STEPS
+#define STEPS		20000
+#endif
+
 #define POOL		160
 #define MAX_LIVE	(POOL * 2)
 
@@ -299,7 +311,7 @@ static void run_model(enum tb_kind kind, bool casefold)
 {
 	struct run *r = calloc(1, sizeof(*r));
 	int steps = (tb_long() ? 30 : 1) *
-		    (kind == TB_KV_ROCKSDB ? 10000 : 20000);
+		    (kind == TB_KV_ROCKSDB ? STEPS / 2 : STEPS);
 
 	r->kind = kind;
 	r->casefold = casefold;
