@@ -21,8 +21,7 @@
  *
  * Lifecycle: struct balloc is caller-owned (embed it in your superblock
  * structure); balloc_init() or balloc_load() set it up and allocate the
- * implementation's state, balloc_release() frees that state. Everything in
- * between treats the struct as opaque: read it only through the calls.
+ * implementation's state, balloc_release() frees that state.
  *
  * Locking: none inside. The library takes no locks and keeps no global
  * state; the caller serialises every call on one struct balloc (including
@@ -85,12 +84,15 @@ struct balloc_resv {
 
 struct balloc_ops;
 
-/* Caller-owned; opaque apart from its size. */
+/*
+ * Caller-owned. nblocks and block_size may be read directly; everything
+ * else only through the calls, and nothing may be written.
+ */
 struct balloc {
 	const struct balloc_ops *ops;
 	void *impl;		/* the implementation's state */
-	uint64_t nblocks;
-	uint32_t block_size;
+	uint64_t nblocks;	/* size of the space, in blocks */
+	uint32_t block_size;	/* bytes per block */
 	uint64_t nfree;		/* blocks not in use (reserved ones included) */
 	uint64_t reserved;	/* sum of outstanding reservations */
 };
