@@ -141,18 +141,68 @@ static unsigned rndn(unsigned n)
 	return (unsigned)(rnd() % n);
 }
 
+static int list_dir(const char *path, char names[][PLEN], int max);
+static void full_path(const struct side *s, const char *rel, char *out);
+
+/* A name from the small set, appended to @buf at @len. */
+static size_t add_name(char *buf, size_t len)
+{
+	if (len)
+		buf[len++] = '/';
+	buf[len++] = "abcde"[rndn(5)];
+	buf[len] = '\0';
+	return len;
+}
+
+/*
+ * A path for the next operation. Most are found by walking the reference
+ * tree (entries sorted, so the walk does not depend on readdir order),
+ * either to an existing entry or to an existing directory plus a name
+ * that may be new; the rest are made up, to exercise the errors of
+ * missing paths and of paths through non-directories.
+ */
 static void rand_path(char *buf)
 {
-	static const char names[] = "abcde";
-	unsigned r = rndn(100), depth = r < 45 ? 1 : r < 85 ? 2 : 3, i;
+	static char names[64][PLEN];
+	char full[PATH_MAX];
+	unsigned r = rndn(100), depth, i;
 	size_t len = 0;
+	struct stat st;
+	int n;
 
-	for (i = 0; i < depth; i++) {
-		if (i)
-			buf[len++] = '/';
-		buf[len++] = names[rndn(5)];
+	buf[0] = '\0';
+	if (r >= 85) {
+		r = rndn(100);
+		depth = r < 45 ? 1 : r < 85 ? 2 : 3;
+		for (i = 0; i < depth; i++)
+			len = add_name(buf, len);
+		return;
 	}
-	buf[len] = '\0';
+	for (depth = 0; depth < 3; depth++) {
+		full_path(&ref_side, len ? buf : ".", full);
+		n = list_dir(full, names, 64);
+		if (n <= 0)
+			break;
+		i = rndn(n);
+		if (len + strlen(names[i]) + 2 >= PLEN)
+			break;
+		if (len)
+			buf[len++] = '/';
+		strcpy(buf + len, names[i]);
+		len += strlen(names[i]);
+		full_path(&ref_side, buf, full);
+		if (lstat(full, &st) < 0 || !S_ISDIR(st.st_mode) || rndn(2))
+			break;
+	}
+	if (r >= 50 || len == 0) {
+		/* Into the directory reached (or its parent), a new name. */
+		if (len && lstat(full, &st) == 0 && !S_ISDIR(st.st_mode))
+			len = strrchr(buf, '/') ? (size_t)(strrchr(buf, '/') -
+							   buf) : 0;
+		buf[len] = '\0';
+		if (len + 3 < PLEN)
+			add_name(buf, len);
+	}
 }
 
 static long long rand_offset(void)
@@ -797,6 +847,10 @@ static void run_sequence(const int *mix)
 	char desc[256], touched[4][PLEN];
 	int i, k, nt;
 
+	long tried[OP_COUNT] = { 0 }, worked[OP_COUNT] = { 0 };
+	char line[1024];
+	size_t len;
+
 	case_no++;
 	rng_state = (base_seed + case_no) * 0x9e3779b97f4a7c15ull | 1;
 	snprintf(test_side.root, sizeof(test_side.root), "%s",
@@ -819,6 +873,8 @@ static void run_sequence(const int *mix)
 			report(step, "results differ");
 		if (a.sum != b.sum)
 			report(step, "data returned differs");
+		tried[o.kind]++;
+		worked[o.kind] += a.err == 0;
 		/* Before anything reads the file and moves its atime. */
 		if (o.kind == OP_UTIMENS && a.ret == 0 && compare_times(&o) < 0)
 			report(step, mismatch);
@@ -846,6 +902,13 @@ static void run_sequence(const int *mix)
 				report(step, mismatch);
 		}
 	}
+	/* How many operations succeeded shows how much was exercised. */
+	len = snprintf(line, sizeof(line), "# case %u, succeeded/tried:",
+		       case_no);
+	for (i = 0; i < OP_COUNT; i++)
+		len += snprintf(line + len, sizeof(line) - len, " %s %ld/%ld",
+				op_names[i], worked[i], tried[i]);
+	printf("%s\n", line);
 }
 
 /* Also after a failure: close the slots, remove the reference tree. */
