@@ -448,7 +448,7 @@ static uint64_t default_steps(void)
 
 	if (l && strcmp(l, "1") == 0)
 		return 10000000;
-	return UNDER_ASAN ? 500000 : 1000000;
+	return UNDER_ASAN ? 400000 : 1000000;
 }
 
 static void run_model(const char *kind)
