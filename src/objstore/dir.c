@@ -1,17 +1,1896 @@
-/* dir.c - the dir: backend (not yet written). */
+/*
+ * dir.c - the dir: backend: objects as plain host files in a directory.
+ *
+ * A teaching example: every byte lives in a file you can look at with ls
+ * and xxd. The store directory holds
+ *
+ *   mixfs-store          the header, five text lines: what this is, the
+ *                        format version, the UUID, the chunk size and the
+ *                        capacity (0: the host file system's)
+ *   lock                 flock()ed while the store is open
+ *   next-id              the next fresh id, in decimal
+ *   objects/<id>/        one directory per object, <id> in 16 hex digits:
+ *       meta             size and count of chunks holding data
+ *       attr             attributes, when there are any
+ *       <seg>            data of segment <seg> (hex): bytes from
+ *                        <seg> * 1 TiB on, sparse (holes are host holes)
+ *       <seg>.sum        one XXH3-64 checksum per 4 KiB chunk of it
+ *
+ * Why segments: an object may be 2^60 bytes, far past what a host file can
+ * be (16 TiB on ext4). Nearly every object has only segment 0, i.e. one
+ * data file. Why a directory per object: an object's files are found and
+ * removed together, and create and remove are one rename each (a new
+ * object is built as <id>.tmp and renamed into place; a removed one is
+ * renamed to <id>.dead and then emptied), so a crash never leaves half an
+ * object visible. Leftover .tmp and .dead directories are cleared at open.
+ *
+ * Attributes live in a sidecar file rather than host xattrs: host xattrs
+ * cap a value at one block on ext4 (OBJSTORE_ATTR_MAX is 64 KiB), need
+ * user xattr support on tmpfs, and are invisible to ls and cp. The file is
+ * small and rewritten whole (temporary file + rename) on each change.
+ *
+ * Checksums: chunk i of a segment covers its bytes [i*4K, (i+1)*4K) as
+ * they read (zeros past the end of the data file). A stored checksum of 0
+ * marks a chunk never written: it must read as zeros. A computed checksum
+ * of 0 is stored as 1 (one value in 2^64 loses its check). Reads verify
+ * every chunk they touch and fail -EBADMSG naming the object and offset;
+ * writes that cover part of a chunk verify its old bytes first.
+ *
+ * Locking: one read-write lock per store. Calls that only look share it;
+ * calls that change anything, and sync, hold it alone. Plain and easy to
+ * check, at the price of writers waiting for each other.
+ *
+ * What it deliberately does not do: no journal, so transactions are not
+ * atomic (the front end applies their steps one by one) and a crash or a
+ * host I/O error in the middle of a write may leave it partly applied:
+ * the checksums then make the torn chunks read as -EBADMSG instead of
+ * wrong data. No caching of file descriptors or metadata: every call
+ * opens the files it needs. No fsync at close: completed calls are in the
+ * host kernel already; objstore_sync() is what survives power loss.
+ * Listing reads the whole objects directory on every call, which is fine
+ * up to some hundred thousand objects.
+ */
 #include "objstore/backend.h"
 
+#include <dirent.h>
+#include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+#include <xxhash.h>
 
-static int dir_store_open(const char *rest, unsigned flags, struct objstore **out,
+#define CHUNK		4096u
+#define SEG_SHIFT	40
+#define SEG_SIZE	(UINT64_C(1) << SEG_SHIFT)
+#define BATCH_CHUNKS	64u	/* chunks read and verified per pread */
+#define HEADER_NAME	"mixfs-store"
+#define HEADER_MAGIC	"mixfs-objstore dir"
+#define META_MAGIC	"MXOBJ001"
+#define ATTR_MAGIC	"MXATTR01"
+
+/* The meta file of an object: 32 bytes, little-endian. */
+struct meta_head {
+	char magic[8];		/* META_MAGIC */
+	uint64_t size;		/* logical size */
+	uint64_t chunks;	/* chunks with a non-zero checksum */
+	uint64_t reserved;	/* 0 */
+};
+
+struct dir_store {
+	struct objstore base;
+	char *path;
+	int dirfd, objfd, lockfd, idfd;	/* set at open, never change */
+	pthread_rwlock_t lock;		/* shared to look, exclusive to change */
+	uint64_t capacity;		/* 0: host free space + used */
+	/* The fields below change only under the exclusive lock. */
+	uint64_t next_id;		/* every id ever used is below it */
+	bool ids_exhausted;		/* UINT64_MAX was used */
+	uint64_t used_chunks;
+	uint64_t objects;
+	uint64_t *dirty;		/* ids changed since the last sync */
+	size_t ndirty, dirty_cap;
+	bool dirty_dir;			/* objects/ or next-id changed */
+};
+
+/* An open object, for the length of one call. */
+struct obj {
+	uint64_t id;
+	int odfd, mfd;		/* its directory and meta file */
+	uint64_t size, chunks;	/* from the meta file */
+};
+
+/* One open segment of an object. */
+struct seg {
+	uint64_t no;		/* object offset >> SEG_SHIFT */
+	int dfd, sfd;		/* data and checksums; -1 when absent */
+	uint64_t dsize;		/* bytes in the data file */
+	uint64_t nsums;		/* checksums in the .sum file */
+};
+
+static struct dir_store *to_dir(struct objstore *s)
+{
+	return container_of(s, struct dir_store, base);
+}
+
+/* --- small helpers ------------------------------------------------------ */
+
+/* Record "object <id>: <message>" and return @code. */
+__attribute__((format(printf, 4, 5)))
+static int oerr(struct mixfs_err *err, int code, uint64_t id,
+		const char *fmt, ...)
+{
+	char msg[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return mixfs_err_set(err, code, "object %016" PRIx64 ": %s", id, msg);
+}
+
+static void id_name(char buf[32], uint64_t id, const char *suffix)
+{
+	snprintf(buf, 32, "%016" PRIx64 "%s", id, suffix);
+}
+
+/* Parse a name of exactly 16 hex digits followed by @suffix. */
+static bool id_parse(const char *name, const char *suffix, uint64_t *id)
+{
+	char *end;
+
+	if (strlen(name) != 16 + strlen(suffix) || strcmp(name + 16, suffix) ||
+	    strspn(name, "0123456789abcdef") < 16)
+		return false;
+	*id = strtoull(name, &end, 16);
+	return *id != 0;
+}
+
+/* Read up to @len bytes at @off; returns the count (short only at EOF). */
+static ssize_t pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done,
+				  (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pwrite(fd, (const char *)buf + done, len - done,
+				   (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static uint64_t chunk_sum(const unsigned char *chunk)
+{
+	uint64_t h = XXH3_64bits(chunk, CHUNK);
+
+	return h ? h : 1;
+}
+
+static bool all_zero(const unsigned char *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A directory stream of its own for @name under @dirfd: a dup() of an
+ * open directory would share its read position with other readers. */
+static DIR *dir_stream(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d)
+		close(fd);
+	return d;
+}
+
+/* Remove directory @name under @dirfd with the files in it. */
+static int rm_dir(int parent, const char *name)
+{
+	DIR *d = dir_stream(parent, name);
+	struct dirent *de;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+	return unlinkat(parent, name, AT_REMOVEDIR) ? -errno : 0;
+}
+
+/* --- the dirty set: what sync must fsync -------------------------------- */
+
+/* Note that @id is about to change. Called before the change, so that a
+ * failure to remember it (-ENOMEM) leaves the object untouched. */
+static int dirty_mark(struct dir_store *ds, uint64_t id,
+		      struct mixfs_err *err)
+{
+	if (ds->ndirty && ds->dirty[ds->ndirty - 1] == id)
+		return 0;
+	if (ds->ndirty && ds->ndirty == ds->dirty_cap) {
+		size_t i, n = 0;
+
+		qsort(ds->dirty, ds->ndirty, sizeof(uint64_t), u64_cmp);
+		for (i = 0; i < ds->ndirty; i++)
+			if (!n || ds->dirty[n - 1] != ds->dirty[i])
+				ds->dirty[n++] = ds->dirty[i];
+		ds->ndirty = n;
+	}
+	/* Grow only when the set is still more than half full after
+	 * dropping duplicates: it stays within twice the objects changed. */
+	if (ds->dirty_cap == 0 || ds->ndirty * 2 > ds->dirty_cap) {
+		size_t cap = ds->dirty_cap ? ds->dirty_cap * 2 : 64;
+		uint64_t *p = realloc(ds->dirty, cap * sizeof(*p));
+
+		if (!p)
+			return mixfs_err_set(err, -ENOMEM, "out of memory");
+		ds->dirty = p;
+		ds->dirty_cap = cap;
+	}
+	ds->dirty[ds->ndirty++] = id;
+	return 0;
+}
+
+/* --- objects and their meta files --------------------------------------- */
+
+static int meta_load(struct obj *o, struct mixfs_err *err)
+{
+	struct meta_head h;
+	ssize_t n = pread_full(o->mfd, &h, sizeof(h), 0);
+
+	if (n < 0)
+		return oerr(err, (int)n, o->id, "reading meta: %s",
+			    strerror((int)-n));
+	if ((size_t)n != sizeof(h))
+		return oerr(err, -EUCLEAN, o->id,
+			    "meta file is %zd bytes, shorter than its %zu-byte header",
+			    n, sizeof(h));
+	o->size = le64toh(h.size);
+	o->chunks = le64toh(h.chunks);
+	if (memcmp(h.magic, META_MAGIC, 8) || o->size > OBJSTORE_MAX_SIZE)
+		return oerr(err, -EUCLEAN, o->id, "meta file is corrupt");
+	return 0;
+}
+
+static int meta_save(const struct obj *o, struct mixfs_err *err)
+{
+	struct meta_head h;
+	int ret;
+
+	memcpy(h.magic, META_MAGIC, 8);
+	h.size = htole64(o->size);
+	h.chunks = htole64(o->chunks);
+	h.reserved = 0;
+	ret = pwrite_full(o->mfd, &h, sizeof(h), 0);
+	if (ret)
+		return oerr(err, ret, o->id, "writing meta: %s", strerror(-ret));
+	return 0;
+}
+
+static void obj_close(struct obj *o)
+{
+	if (o->mfd >= 0)
+		close(o->mfd);
+	if (o->odfd >= 0)
+		close(o->odfd);
+	o->mfd = o->odfd = -1;
+}
+
+/* Open object @id and load its meta file; @rw to change it. */
+static int obj_open(struct dir_store *ds, uint64_t id, bool rw, struct obj *o,
+		    struct mixfs_err *err)
+{
+	char name[32];
+	int ret;
+
+	o->id = id;
+	o->mfd = -1;
+	id_name(name, id, "");
+	o->odfd = openat(ds->objfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (o->odfd < 0 && errno == ENOENT)
+		return mixfs_err_set(err, -ENOENT, "no object %016" PRIx64, id);
+	if (o->odfd < 0)
+		return oerr(err, -errno, id, "%s", strerror(errno));
+	o->mfd = openat(o->odfd, "meta", (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (o->mfd < 0)
+		ret = oerr(err, errno == ENOENT ? -EUCLEAN : -errno, id,
+			   "meta file: %s", strerror(errno));
+	else
+		ret = meta_load(o, err);
+	if (ret)
+		obj_close(o);
+	return ret;
+}
+
+/* --- segments ----------------------------------------------------------- */
+
+static void seg_close(struct seg *g)
+{
+	if (g->dfd >= 0)
+		close(g->dfd);
+	if (g->sfd >= 0)
+		close(g->sfd);
+	g->dfd = g->sfd = -1;
+}
+
+/* The piece of [@pos, @end) inside one segment: its number in *@no, the
+ * offset in it in *@soff; returns the piece's length. */
+static uint64_t seg_piece(uint64_t pos, uint64_t end, uint64_t *no,
+			  uint64_t *soff)
+{
+	*no = pos >> SEG_SHIFT;
+	*soff = pos & (SEG_SIZE - 1);
+	return end - pos < SEG_SIZE - *soff ? end - pos : SEG_SIZE - *soff;
+}
+
+/* Open segment @no of @o. Reading, absent files mean all holes; @rw
+ * creates them. */
+static int seg_open(struct obj *o, uint64_t no, bool rw, struct seg *g,
+		    struct mixfs_err *err)
+{
+	int flags = (rw ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC;
+	char dname[24], sname[24];
+	struct stat st;
+
+	memset(g, 0, sizeof(*g));
+	g->no = no;
+	g->dfd = g->sfd = -1;
+	snprintf(dname, sizeof(dname), "%" PRIx64, no);
+	snprintf(sname, sizeof(sname), "%" PRIx64 ".sum", no);
+	g->dfd = openat(o->odfd, dname, flags, 0644);
+	if (g->dfd < 0 && errno != ENOENT)
+		goto out_errno;
+	g->sfd = openat(o->odfd, sname, flags, 0644);
+	if (g->sfd < 0 && errno != ENOENT)
+		goto out_errno;
+	if (g->dfd >= 0) {
+		if (fstat(g->dfd, &st))
+			goto out_errno;
+		g->dsize = (uint64_t)st.st_size;
+	}
+	if (g->sfd >= 0) {
+		if (fstat(g->sfd, &st))
+			goto out_errno;
+		g->nsums = (uint64_t)st.st_size / 8;
+		if (st.st_size % 8)
+			goto out_corrupt;
+	}
+	if (g->dsize > g->nsums * CHUNK || g->dsize > SEG_SIZE ||
+	    (g->dsize && (no << SEG_SHIFT) + g->dsize > o->size))
+		goto out_corrupt;
+	return 0;
+
+out_errno:
+	seg_close(g);
+	return oerr(err, -errno, o->id, "segment %" PRIx64 ": %s", no,
+		    strerror(errno));
+out_corrupt:
+	seg_close(g);
+	return oerr(err, -EUCLEAN, o->id,
+		    "segment %" PRIx64 " holds %" PRIu64 " bytes of data but %"
+		    PRIu64 " checksums (object size %" PRIu64 ")", no,
+		    g->dsize, g->nsums, o->size);
+}
+
+/* Segment numbers that have files, ascending, into *@out (caller frees). */
+static int seg_list(struct obj *o, uint64_t **out, size_t *n,
+		    struct mixfs_err *err)
+{
+	size_t cap = 0, i, k;
+	struct dirent *de;
+	DIR *d = dir_stream(o->odfd, ".");
+
+	*out = NULL;
+	*n = 0;
+	if (!d)
+		return oerr(err, -errno, o->id, "%s", strerror(errno));
+	while ((de = readdir(d))) {
+		char *end;
+		uint64_t no = strtoull(de->d_name, &end, 16);
+
+		if (end == de->d_name || (*end && strcmp(end, ".sum")))
+			continue;
+		if (*n == cap) {
+			uint64_t *p = realloc(*out, (cap = cap * 2 + 8) * 8);
+
+			if (!p) {
+				closedir(d);
+				free(*out);
+				return mixfs_err_set(err, -ENOMEM, "out of memory");
+			}
+			*out = p;
+		}
+		(*out)[(*n)++] = no;
+	}
+	closedir(d);
+	if (*n)
+		qsort(*out, *n, sizeof(**out), u64_cmp);
+	for (i = 0, k = 0; i < *n; i++)	/* data and .sum name each twice */
+		if (!k || (*out)[k - 1] != (*out)[i])
+			(*out)[k++] = (*out)[i];
+	*n = k;
+	return 0;
+}
+
+/* Read checksums [@first, @first + @n); those past the file read as 0. */
+static int sums_read(const struct obj *o, const struct seg *g, uint64_t first,
+		     size_t n, uint64_t *out, struct mixfs_err *err)
+{
+	size_t have = 0, i;
+	ssize_t got = 0;
+
+	memset(out, 0, n * sizeof(*out));
+	if (first < g->nsums)
+		have = g->nsums - first < n ? (size_t)(g->nsums - first) : n;
+	if (have)
+		got = pread_full(g->sfd, out, have * 8, first * 8);
+	if (got < 0 || (size_t)got != have * 8)
+		return oerr(err, got < 0 ? (int)got : -EUCLEAN, o->id,
+			    "reading checksums of segment %" PRIx64 " failed",
+			    g->no);
+	for (i = 0; i < have; i++)
+		out[i] = le64toh(out[i]);
+	return 0;
+}
+
+/* Write checksums [@first, @first + @n) from @in, or zeros if NULL. */
+static int sums_write(const struct obj *o, struct seg *g, uint64_t first,
+		      uint64_t n, const uint64_t *in, struct mixfs_err *err)
+{
+	uint64_t le[BATCH_CHUNKS], done = 0;
+	int ret;
+
+	while (done < n) {
+		size_t k = n - done < BATCH_CHUNKS ? n - done : BATCH_CHUNKS, i;
+
+		for (i = 0; i < k; i++)
+			le[i] = in ? htole64(in[done + i]) : 0;
+		ret = pwrite_full(g->sfd, le, k * 8, (first + done) * 8);
+		if (ret)
+			return oerr(err, ret, o->id, "writing checksums: %s",
+				    strerror(-ret));
+		done += k;
+	}
+	if (first + n > g->nsums)
+		g->nsums = first + n;
+	return 0;
+}
+
+/* Count the non-zero checksums in [@first, @first + @n). */
+static int sums_count(const struct obj *o, const struct seg *g,
+		      uint64_t first, uint64_t n, uint64_t *count,
+		      struct mixfs_err *err)
+{
+	uint64_t sums[BATCH_CHUNKS];
+	int ret;
+
+	*count = 0;
+	if (first >= g->nsums)
+		return 0;
+	if (n > g->nsums - first)
+		n = g->nsums - first;
+	while (n) {
+		size_t k = n < BATCH_CHUNKS ? (size_t)n : BATCH_CHUNKS, i;
+
+		ret = sums_read(o, g, first, k, sums, err);
+		if (ret)
+			return ret;
+		for (i = 0; i < k; i++)
+			*count += sums[i] != 0;
+		first += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* Read @n chunks from chunk @first into @buf, zeros past the data. */
+static int chunks_read(const struct obj *o, const struct seg *g,
+		       uint64_t first, size_t n, unsigned char *buf,
+		       struct mixfs_err *err)
+{
+	ssize_t got = 0;
+
+	if (g->dfd >= 0 && first * CHUNK < g->dsize)
+		got = pread_full(g->dfd, buf, n * CHUNK, first * CHUNK);
+	if (got < 0)
+		return oerr(err, (int)got, o->id, "reading data: %s",
+			    strerror((int)-got));
+	memset(buf + got, 0, n * CHUNK - (size_t)got);
+	return 0;
+}
+
+static int chunk_verify(const struct obj *o, const struct seg *g,
+			uint64_t idx, const unsigned char *chunk, uint64_t sum,
+			struct mixfs_err *err)
+{
+	if (sum == 0 ? all_zero(chunk, CHUNK) : chunk_sum(chunk) == sum)
+		return 0;
+	return oerr(err, -EBADMSG, o->id,
+		    "checksum mismatch in the %u-byte chunk at offset %" PRIu64 "%s",
+		    CHUNK, (g->no << SEG_SHIFT) + idx * CHUNK,
+		    sum ? "" : " (a hole holds data)");
+}
+
+/* Build in @chunk the new bytes of chunk @idx: its old bytes, verified
+ * against @oldsum, with [@from, @to) replaced by @src (or zeros). */
+static int chunk_merge(const struct obj *o, const struct seg *g, uint64_t idx,
+		       uint64_t oldsum, const unsigned char *src, size_t from,
+		       size_t to, unsigned char *chunk, struct mixfs_err *err)
+{
+	int ret = chunks_read(o, g, idx, 1, chunk, err);
+
+	if (!ret)
+		ret = chunk_verify(o, g, idx, chunk, oldsum, err);
+	if (ret)
+		return ret;
+	if (src)
+		memcpy(chunk + from, src, to - from);
+	else
+		memset(chunk + from, 0, to - from);
+	return 0;
+}
+
+/* --- the store header and opening ---------------------------------------- */
+
+static int header_write(struct dir_store *ds, struct mixfs_err *err)
+{
+	char text[256], uuid[37];
+	int fd, n, ret;
+
+	uuid_unparse_lower(ds->base.uuid, uuid);
+	n = snprintf(text, sizeof(text), HEADER_MAGIC "\nversion %u\nuuid %s\n"
+		     "chunk-size %u\ncapacity %" PRIu64 "\n",
+		     (unsigned)OBJSTORE_FORMAT_VERSION, uuid, CHUNK, ds->capacity);
+	fd = openat(ds->dirfd, HEADER_NAME ".tmp",
+		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ret = fd < 0 ? -errno : pwrite_full(fd, text, (size_t)n, 0);
+	if (!ret && fsync(fd))
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (!ret && renameat(ds->dirfd, HEADER_NAME ".tmp", ds->dirfd,
+			     HEADER_NAME))
+		ret = -errno;
+	if (!ret && fsync(ds->dirfd))
+		ret = -errno;
+	if (ret)
+		return mixfs_err_set(err, ret, "%s: writing the store header: %s",
+				     ds->path, strerror(-ret));
+	return 0;
+}
+
+static int header_read(struct dir_store *ds, uint64_t *capacity,
+		       struct mixfs_err *err)
+{
+	char text[512], magic[64] = "", uuid[64];
+	unsigned version, chunk;
+	unsigned long long cap;
+	const char *rest;
+	ssize_t n;
+	int fd;
+
+	fd = openat(ds->dirfd, HEADER_NAME, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -errno : pread_full(fd, text, sizeof(text) - 1, 0);
+	if (fd >= 0)
+		close(fd);
+	if (n < 0)
+		return mixfs_err_set(err, (int)n, "%s/%s: %s", ds->path,
+				     HEADER_NAME, strerror((int)-n));
+	text[n] = '\0';
+	sscanf(text, "%63[^\n]", magic);
+	if (strcmp(magic, HEADER_MAGIC))
+		return mixfs_err_set(err, -EPROTO,
+			"%s is not a dir: object store: its %s begins '%.40s', not '%s'",
+			ds->path, HEADER_NAME, magic, HEADER_MAGIC);
+	rest = text + strlen(HEADER_MAGIC);
+	if (sscanf(rest, "\nversion %u\n", &version) != 1)
+		return mixfs_err_set(err, -EUCLEAN, "%s/%s has no version line",
+				     ds->path, HEADER_NAME);
+	if (version > OBJSTORE_FORMAT_VERSION || version == 0)
+		return mixfs_err_set(err, -EPROTO,
+			"%s has format version %u; this code reads version %u",
+			ds->path, version, (unsigned)OBJSTORE_FORMAT_VERSION);
+	if (sscanf(rest, "\nversion %*u\nuuid %63s\nchunk-size %u\ncapacity %llu",
+		   uuid, &chunk, &cap) != 3 || uuid_parse(uuid, ds->base.uuid))
+		return mixfs_err_set(err, -EUCLEAN, "%s/%s is corrupt",
+				     ds->path, HEADER_NAME);
+	if (chunk != CHUNK)
+		return mixfs_err_set(err, -EPROTO,
+			"%s uses %u-byte chunks; this code reads %u", ds->path,
+			chunk, CHUNK);
+	ds->base.format_version = version;
+	*capacity = cap;
+	return 0;
+}
+
+static int counter_write(struct dir_store *ds, uint64_t next,
+			 struct mixfs_err *err)
+{
+	char text[32];
+	int n = snprintf(text, sizeof(text), "%020" PRIu64 "\n", next);
+	int ret = pwrite_full(ds->idfd, text, (size_t)n, 0);
+
+	if (ret)
+		return mixfs_err_set(err, ret, "%s/next-id: %s", ds->path,
+				     strerror(-ret));
+	return 0;
+}
+
+/* True if the directory holds nothing but what a store creation leaves
+ * before its header is in place (an interrupted create). */
+static int dir_is_blank(int dirfd, bool *blank)
+{
+	static const char *const ours[] = {
+		".", "..", "lock", "objects", "next-id", HEADER_NAME ".tmp", NULL,
+	};
+	DIR *d = dir_stream(dirfd, ".");
+	struct dirent *de;
+
+	if (!d)
+		return -errno;
+	*blank = true;
+	while ((de = readdir(d))) {
+		const char *const *p;
+
+		for (p = ours; *p && strcmp(*p, de->d_name); p++)
+			;
+		if (!*p)
+			*blank = false;
+	}
+	closedir(d);
+	return 0;
+}
+
+/* Open or make the directory and decide whether a store is there. */
+static int store_find(struct dir_store *ds, unsigned flags, bool *exists,
+		      struct mixfs_err *err)
+{
+	bool create = flags & OBJSTORE_OPEN_CREATE, blank = false;
+	int ret;
+
+	ds->dirfd = open(ds->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ds->dirfd < 0 && errno == ENOENT && create) {
+		if (mkdir(ds->path, 0755) && errno != EEXIST)
+			return mixfs_err_set(err, -errno, "creating %s: %s",
+					     ds->path, strerror(errno));
+		ds->dirfd = open(ds->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (ds->dirfd < 0 && errno == ENOENT)
+		return mixfs_err_set(err, -ENOENT,
+			"no store at %s (no such directory)", ds->path);
+	if (ds->dirfd < 0)
+		return mixfs_err_set(err, -errno, "%s: %s", ds->path,
+				     strerror(errno));
+	*exists = faccessat(ds->dirfd, HEADER_NAME, F_OK, 0) == 0;
+	if (*exists && create && (flags & OBJSTORE_OPEN_EXCL))
+		return mixfs_err_set(err, -EEXIST,
+			"a store already exists at %s", ds->path);
+	if (*exists)
+		return 0;
+	ret = dir_is_blank(ds->dirfd, &blank);
+	if (ret)
+		return mixfs_err_set(err, ret, "%s: %s", ds->path,
+				     strerror(-ret));
+	if (!blank)
+		return mixfs_err_set(err, -EPROTO,
+			"%s holds other files and no %s: it is not a dir: object store",
+			ds->path, HEADER_NAME);
+	if (!create)
+		return mixfs_err_set(err, -ENOENT,
+			"no store at %s (empty directory; open with create to make one)",
+			ds->path);
+	return 0;
+}
+
+static int store_lock(struct dir_store *ds, bool readonly,
+		      struct mixfs_err *err)
+{
+	ds->lockfd = openat(ds->dirfd, "lock", (readonly ? O_RDONLY :
+			    O_RDWR | O_CREAT) | O_CLOEXEC, 0644);
+	if (ds->lockfd < 0 && readonly && errno == ENOENT)
+		ds->lockfd = openat(ds->dirfd, ".", O_RDONLY | O_CLOEXEC);
+	if (ds->lockfd < 0)
+		return mixfs_err_set(err, -errno, "%s/lock: %s", ds->path,
+				     strerror(errno));
+	if (flock(ds->lockfd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK)
+		return mixfs_err_set(err, -EBUSY,
+			"store %s is already open (by another process or handle)",
+			ds->path);
+	return mixfs_err_set(err, -errno, "%s/lock: %s", ds->path,
+			     strerror(errno));
+}
+
+static int store_create(struct dir_store *ds, struct mixfs_err *err)
+{
+	int ret;
+
+	if (mkdirat(ds->dirfd, "objects", 0755) && errno != EEXIST)
+		return mixfs_err_set(err, -errno, "%s/objects: %s", ds->path,
+				     strerror(errno));
+	ds->idfd = openat(ds->dirfd, "next-id",
+			  O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (ds->idfd < 0)
+		return mixfs_err_set(err, -errno, "%s/next-id: %s", ds->path,
+				     strerror(errno));
+	ret = counter_write(ds, 1, err);
+	if (!ret && fsync(ds->idfd))
+		ret = mixfs_err_set(err, -errno, "%s/next-id: %s", ds->path,
+				    strerror(errno));
+	close(ds->idfd);
+	ds->idfd = -1;
+	if (ret)
+		return ret;
+	uuid_generate(ds->base.uuid);
+	return header_write(ds, err);
+}
+
+/* Count objects and used chunks; clear what interrupted creates and
+ * removes left. An object whose meta is corrupt counts no chunks: its
+ * reads report the corruption. */
+static int store_scan(struct dir_store *ds, bool readonly,
+		      struct mixfs_err *err)
+{
+	DIR *d = dir_stream(ds->dirfd, "objects");
+	struct dirent *de;
+
+	if (!d)
+		return mixfs_err_set(err, -errno, "%s/objects: %s", ds->path,
+				     strerror(errno));
+	while ((de = readdir(d))) {
+		struct obj o;
+		uint64_t id;
+
+		if (!readonly && (id_parse(de->d_name, ".tmp", &id) ||
+				  id_parse(de->d_name, ".dead", &id))) {
+			rm_dir(ds->objfd, de->d_name);
+			continue;
+		}
+		if (!id_parse(de->d_name, "", &id))
+			continue;
+		ds->objects++;
+		if (id == UINT64_MAX)
+			ds->ids_exhausted = true;
+		else if (id >= ds->next_id)
+			ds->next_id = id + 1;
+		if (!obj_open(ds, id, false, &o, NULL)) {
+			ds->used_chunks += o.chunks;
+			obj_close(&o);
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+static int store_load(struct dir_store *ds, bool readonly,
+		      struct mixfs_err *err)
+{
+	char text[32], *end;
+	ssize_t n;
+
+	ds->objfd = openat(ds->dirfd, "objects", O_RDONLY | O_DIRECTORY |
+			   O_CLOEXEC);
+	if (ds->objfd < 0)
+		return mixfs_err_set(err, errno == ENOENT ? -EUCLEAN : -errno,
+			"%s/objects: %s", ds->path, strerror(errno));
+	ds->idfd = openat(ds->dirfd, "next-id",
+			  (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	n = ds->idfd < 0 ? -errno :
+		pread_full(ds->idfd, text, sizeof(text) - 1, 0);
+	if (n < 0)
+		return mixfs_err_set(err, n == -ENOENT ? -EUCLEAN : (int)n,
+				     "%s/next-id: %s", ds->path,
+				     strerror((int)-n));
+	text[n] = '\0';
+	errno = 0;
+	ds->next_id = strtoull(text, &end, 10);
+	if (errno || end == text || *end != '\n' || ds->next_id == 0)
+		return mixfs_err_set(err, -EUCLEAN, "%s/next-id is corrupt",
+				     ds->path);
+	return store_scan(ds, readonly, err);
+}
+
+static int dir_close(struct objstore *s);
+
+static int dir_open(const char *rest, unsigned flags, struct objstore **out,
+		    struct mixfs_err *err)
+{
+	static const char *const known[] = { "size", NULL };
+	bool readonly = flags & OBJSTORE_OPEN_READONLY, exists = false;
+	uint64_t size = 0, stored = 0;
+	struct dir_store *ds;
+	const char *query;
+	char val[64];
+	int ret;
+
+	ds = calloc(1, sizeof(*ds));
+	if (!ds)
+		return -ENOMEM;
+	ds->dirfd = ds->objfd = ds->lockfd = ds->idfd = -1;
+	pthread_rwlock_init(&ds->lock, NULL);
+	ds->base.ops = &objstore_dir_ops;
+	ret = objstore_uri_split(rest, &ds->path, &query);
+	if (ret)
+		goto out_close;
+	ret = objstore_uri_check_keys(query, known, err);
+	if (ret)
+		goto out_close;
+	ret = objstore_uri_param(query, "size", val, sizeof(val));
+	if (ret == 1 && (objstore_parse_size(val, &size) || size == 0))
+		ret = -EINVAL;
+	if (ret < 0) {
+		mixfs_err_set(err, ret, "dir: bad size in '%s' (try size=10G)",
+			      query);
+		goto out_close;
+	}
+	if (!ds->path[0]) {
+		ret = mixfs_err_set(err, -EINVAL,
+			"dir: URI needs a directory, as in dir:/var/lib/store");
+		goto out_close;
+	}
+	ret = store_find(ds, flags, &exists, err);
+	if (!ret)
+		ret = store_lock(ds, readonly, err);
+	/* Someone may have made the store between the look and the lock. */
+	if (!ret && !exists && faccessat(ds->dirfd, HEADER_NAME, F_OK, 0))
+		ret = store_create(ds, err);
+	if (!ret)
+		ret = header_read(ds, &stored, err);
+	if (ret)
+		goto out_close;
+	ds->capacity = size ? size : stored;
+	if (size && size != stored && !readonly) {
+		ret = header_write(ds, err);
+		if (ret)
+			goto out_close;
+	}
+	ret = store_load(ds, readonly, err);
+	if (ret)
+		goto out_close;
+	ds->base.caps = OBJSTORE_CAP_PERSISTENT | OBJSTORE_CAP_CHECKSUM |
+			OBJSTORE_CAP_DURABLE_SYNC;
+	*out = &ds->base;
+	return 0;
+
+out_close:
+	dir_close(&ds->base);
+	return ret;
+}
+
+static int dir_close(struct objstore *s)
+{
+	struct dir_store *ds = to_dir(s);
+
+	if (ds->idfd >= 0)
+		close(ds->idfd);
+	if (ds->objfd >= 0)
+		close(ds->objfd);
+	if (ds->dirfd >= 0)
+		close(ds->dirfd);
+	if (ds->lockfd >= 0)
+		close(ds->lockfd);	/* last: releases the flock */
+	pthread_rwlock_destroy(&ds->lock);
+	free(ds->dirty);
+	free(ds->path);
+	free(ds);
+	return 0;
+}
+
+/* --- creating and removing objects -------------------------------------- */
+
+static int create_locked(struct dir_store *ds, uint64_t id,
+			 struct mixfs_err *err)
+{
+	struct obj o = { .id = id };
+	char tmp[32], name[32];
+	bool placed = false;
+	int ret;
+
+	ret = dirty_mark(ds, id, err);
+	if (ret)
+		return ret;
+	id_name(tmp, id, ".tmp");
+	id_name(name, id, "");
+	rm_dir(ds->objfd, tmp);
+	if (mkdirat(ds->objfd, tmp, 0755))
+		return oerr(err, -errno, id, "%s", strerror(errno));
+	o.odfd = openat(ds->objfd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	o.mfd = o.odfd < 0 ? -1 : openat(o.odfd, "meta", O_RDWR | O_CREAT |
+					 O_CLOEXEC, 0644);
+	ret = o.mfd < 0 ? oerr(err, -errno, id, "%s", strerror(errno)) :
+			  meta_save(&o, err);
+	obj_close(&o);
+	/* The rename claims the id: it fails if the object exists. */
+	if (!ret && renameat2(ds->objfd, tmp, ds->objfd, name, RENAME_NOREPLACE))
+		ret = errno == EEXIST ?
+			mixfs_err_set(err, -EEXIST, "object %016" PRIx64 " exists", id) :
+			oerr(err, -errno, id, "%s", strerror(errno));
+	placed = !ret;
+	if (!ret && !ds->ids_exhausted && id >= ds->next_id)
+		ret = counter_write(ds, id == UINT64_MAX ? id : id + 1, err);
+	if (ret) {
+		rm_dir(ds->objfd, placed ? name : tmp);
+		return ret;
+	}
+	if (id == UINT64_MAX)
+		ds->ids_exhausted = true;
+	else if (id >= ds->next_id)
+		ds->next_id = id + 1;
+	ds->objects++;
+	ds->dirty_dir = true;
+	return 0;
+}
+
+static int dir_create(struct objstore *s, uint64_t id, struct mixfs_err *err)
+{
+	struct dir_store *ds = to_dir(s);
+	int ret;
+
+	pthread_rwlock_wrlock(&ds->lock);
+	ret = create_locked(ds, id, err);
+	pthread_rwlock_unlock(&ds->lock);
+	return ret;
+}
+
+static int dir_create_fresh(struct objstore *s, uint64_t *id,
+			    struct mixfs_err *err)
+{
+	struct dir_store *ds = to_dir(s);
+	uint64_t fresh;
+	int ret;
+
+	pthread_rwlock_wrlock(&ds->lock);
+	/* next_id is past every id ever used, so it is fresh. */
+	fresh = ds->next_id;
+	if (ds->ids_exhausted)
+		ret = mixfs_err_set(err, -ENOSPC, "no unused object ids left");
+	else
+		ret = create_locked(ds, fresh, err);
+	if (!ret)
+		*id = fresh;
+	pthread_rwlock_unlock(&ds->lock);
+	return ret;
+}
+
+static int dir_remove(struct objstore *s, uint64_t id, struct mixfs_err *err)
+{
+	struct dir_store *ds = to_dir(s);
+	char name[32], dead[32];
+	struct obj o;
+	int ret;
+
+	pthread_rwlock_wrlock(&ds->lock);
+	ret = obj_open(ds, id, false, &o, NULL);
+	if (ret == -EUCLEAN) {	/* a corrupt object can still go; its */
+		o.chunks = 0;	/* chunks were not counted at open either */
+		ret = 0;
+	}
+	if (ret) {
+		ret = ret == -ENOENT ?
+			mixfs_err_set(err, ret, "no object %016" PRIx64, id) :
+			oerr(err, ret, id, "%s", strerror(-ret));
+		goto out_unlock;
+	}
+	obj_close(&o);
+	id_name(name, id, "");
+	id_name(dead, id, ".dead");
+	rm_dir(ds->objfd, dead);
+	if (renameat(ds->objfd, name, ds->objfd, dead)) {
+		ret = oerr(err, -errno, id, "%s", strerror(errno));
+		goto out_unlock;
+	}
+	rm_dir(ds->objfd, dead);
+	ds->objects--;
+	ds->used_chunks -= o.chunks < ds->used_chunks ? o.chunks :
+			   ds->used_chunks;
+	ds->dirty_dir = true;
+out_unlock:
+	pthread_rwlock_unlock(&ds->lock);
+	return ret;
+}
+
+/* --- data ---------------------------------------------------------------- */
+
+/* Read [@off, @off + @len) of segment @g (segment offsets) into @out,
+ * @nb chunks at a time through @bounce. */
+static int seg_read(const struct obj *o, const struct seg *g, uint64_t off,
+		    unsigned char *out, uint64_t len, unsigned char *bounce,
+		    size_t nb, struct mixfs_err *err)
+{
+	uint64_t sums[BATCH_CHUNKS], end = off + len, pos = off, covered;
+	int ret;
+
+	/* Chunks past the checksums hold no data: they read as zeros. */
+	covered = g->nsums * CHUNK < end ? g->nsums * CHUNK : end;
+	while (pos < covered) {
+		uint64_t first = pos / CHUNK, last = (covered - 1) / CHUNK;
+		size_t n = last - first + 1 < nb ? (size_t)(last - first + 1) :
+			   nb, i;
+		uint64_t stop = (first + n) * CHUNK;
+
+		ret = sums_read(o, g, first, n, sums, err);
+		if (!ret)
+			ret = chunks_read(o, g, first, n, bounce, err);
+		for (i = 0; !ret && i < n; i++)
+			ret = chunk_verify(o, g, first + i, bounce + i * CHUNK,
+					   sums[i], err);
+		if (ret)
+			return ret;
+		if (stop > covered)
+			stop = covered;
+		memcpy(out + (pos - off), bounce + (pos - first * CHUNK),
+		       stop - pos);
+		pos = stop;
+	}
+	if (pos < end)
+		memset(out + (pos - off), 0, end - pos);
+	return 0;
+}
+
+static ssize_t dir_read(struct objstore *s, uint64_t id, uint64_t off,
+			void *buf, size_t len, struct mixfs_err *err)
+{
+	struct dir_store *ds = to_dir(s);
+	size_t nb = len / CHUNK + 2 < BATCH_CHUNKS ? len / CHUNK + 2 :
+		    BATCH_CHUNKS;
+	uint64_t pos, end, no, soff, slen;
+	unsigned char *bounce;
+	struct obj o;
+	struct seg g;
+	int ret;
+
+	bounce = malloc(nb * CHUNK);
+	if (!bounce)
+		return mixfs_err_set(err, -ENOMEM, "out of memory");
+	pthread_rwlock_rdlock(&ds->lock);
+	ret = obj_open(ds, id, false, &o, err);
+	if (ret)
+		goto out_unlock;
+	if (off >= o.size)
+		len = 0;
+	else if (len > o.size - off)
+		len = (size_t)(o.size - off);
+	end = off + len;
+	for (pos = off; pos < end && !ret; pos += slen) {
+		slen = seg_piece(pos, end, &no, &soff);
+		ret = seg_open(&o, no, false, &g, err);
+		if (!ret)
+			ret = seg_read(&o, &g, soff, (unsigned char *)buf +
+				       (pos - off), slen, bounce, nb, err);
+		seg_close(&g);
+	}
+	obj_close(&o);
+out_unlock:
+	pthread_rwlock_unlock(&ds->lock);
+	free(bounce);
+	return ret ? ret : (ssize_t)len;
+}
+
+/* Write @len bytes at segment offset @off: new checksums for the whole
+ * chunks straight from @src, for the partial ones at either end from
+ * their verified old bytes merged with @src. */
+static int seg_write(const struct obj *o, struct seg *g, uint64_t off,
+		     const unsigned char *src, uint64_t len,
 		     struct mixfs_err *err)
 {
-	(void)rest; (void)flags; (void)out;
-	return mixfs_err_set(err, -ENOTSUP, "dir: backend not built");
+	uint64_t end = off + len, first = off / CHUNK, n, i;
+	unsigned char chunk[CHUNK];
+	uint64_t *sums;
+	int ret;
+
+	n = (end - 1) / CHUNK - first + 1;
+	sums = malloc(n * sizeof(*sums));
+	if (!sums)
+		return mixfs_err_set(err, -ENOMEM, "out of memory");
+	ret = sums_read(o, g, first, n, sums, err);
+	for (i = 0; i < n && !ret; i++) {
+		uint64_t cstart = (first + i) * CHUNK;
+		uint64_t from = off > cstart ? off - cstart : 0;
+		uint64_t to = end < cstart + CHUNK ? end - cstart : CHUNK;
+
+		if (from == 0 && to == CHUNK) {
+			sums[i] = chunk_sum(src + (cstart - off));
+			continue;
+		}
+		ret = chunk_merge(o, g, first + i, sums[i],
+				  src + (cstart + from - off), from, to, chunk,
+				  err);
+		sums[i] = chunk_sum(chunk);
+	}
+	if (!ret) {
+		ret = pwrite_full(g->dfd, src, len, off);
+		if (ret)
+			oerr(err, ret, o->id, "writing %" PRIu64 " bytes at %"
+			     PRIu64 ": %s", len, (g->no << SEG_SHIFT) + off,
+			     strerror(-ret));
+	}
+	if (!ret)
+		ret = sums_write(o, g, first, n, sums, err);
+	free(sums);
+	return ret;
+}
+
+static int dir_write(struct objstore *s, uint64_t id, uint64_t off,
+		     const void *buf, size_t len, struct mixfs_err *err)
+{
+	struct dir_store *ds = to_dir(s);
+	uint64_t grow = 0, end = off + len, pos, no, soff, slen;
+	struct obj o;
+	struct seg g;
+	int ret;
+
+	pthread_rwlock_wrlock(&ds->lock);
+	ret = dirty_mark(ds, id, err);
+	if (!ret)
+		ret = obj_open(ds, id, true, &o, err);
+	if (ret)
+		goto out_unlock;
+	/* First count the chunks the write newly fills, to refuse it whole
+	 * if the store is full. */
+	for (pos = off; pos < end; pos += slen) {
+		uint64_t first, n, have = 0;
+
+		slen = seg_piece(pos, end, &no, &soff);
+		first = soff / CHUNK;
+		n = (soff + slen - 1) / CHUNK - first + 1;
+
+		ret = seg_open(&o, no, false, &g, err);
+		if (!ret)
+			ret = sums_count(&o, &g, first, n, &have, err);
+		seg_close(&g);
+		if (ret)
+			goto out_close;
+		grow += n - have;
+	}
+	if (ds->capacity && (ds->used_chunks + grow) * CHUNK > ds->capacity) {
+		ret = mixfs_err_set(err, -ENOSPC, "store %s full: %" PRIu64
+			" of %" PRIu64 " bytes used, %" PRIu64 " more needed",
+			ds->path, ds->used_chunks * CHUNK, ds->capacity,
+			grow * CHUNK);
+		goto out_close;
+	}
+	for (pos = off; pos < end; pos += slen) {
+		slen = seg_piece(pos, end, &no, &soff);
+		ret = seg_open(&o, no, true, &g, err);
+		if (!ret)
+			ret = seg_write(&o, &g, soff, (const unsigned char *)buf +
+					(pos - off), slen, err);
+		seg_close(&g);
+		if (ret)
+			goto out_close;
+	}
+	if (len && off + len > o.size)
+		o.size = off + len;
+	o.chunks += grow;
+	ret = meta_save(&o, err);	/* also the mtime, even for len 0 */
+	if (!ret)
+		ds->used_chunks += grow;
+out_close:
+	obj_close(&o);
+out_unlock:
+	pthread_rwlock_unlock(&ds->lock);
+	return ret;
+}
+
+/* Cut segment @g to @size bytes (segment offsets, @size > 0); the chunks
+ * whose checksums go are counted in *@dropped. */
+static int seg_truncate(const struct obj *o, struct seg *g, uint64_t size,
+			uint64_t *dropped, struct mixfs_err *err)
+{
+	uint64_t keep = (size + CHUNK - 1) / CHUNK, idx = size / CHUNK, tail = 0;
+	unsigned char chunk[CHUNK];
+	int ret = sums_count(o, g, keep, UINT64_MAX - keep, dropped, err);
+
+	/* The chunk cut in two keeps its head; its tail becomes zeros. */
+	if (!ret && size % CHUNK)
+		ret = sums_read(o, g, idx, 1, &tail, err);
+	if (!ret && tail)
+		ret = chunk_merge(o, g, idx, tail, NULL, size % CHUNK, CHUNK,
+				  chunk, err);
+	if (ret)
+		return ret;
+	if (g->dsize > size && ftruncate(g->dfd, (off_t)size))
+		return oerr(err, -errno, o->id, "truncating data: %s",
+			    strerror(errno));
+	if (tail) {
+		tail = chunk_sum(chunk);
+		ret = sums_write(o, g, idx, 1, &tail, err);
+	}
+	if (!ret && g->nsums > keep && ftruncate(g->sfd, (off_t)(keep * 8)))
+		ret = oerr(err, -errno, o->id, "truncating checksums: %s",
+			   strerror(errno));
+	return ret;
+}
+
+static int truncate_locked(struct dir_store *ds, struct obj *o, uint64_t size,
+			   struct mixfs_err *err)
+{
+	uint64_t *segs, dropped = 0, d;
+	struct seg g;
+	size_t n, i;
+	int ret;
+
+	if (size < o->size) {
+		ret = seg_list(o, &segs, &n, err);
+		if (ret)
+			return ret;
+		/* The segment cut in two first: it may refuse (-EBADMSG). */
+		for (i = 0; i < n && !ret; i++) {
+			uint64_t base = segs[i] << SEG_SHIFT;
+
+			if (base >= size || size - base >= SEG_SIZE)
+				continue;
+			ret = seg_open(o, segs[i], true, &g, err);
+			if (!ret)
+				ret = seg_truncate(o, &g, size - base, &dropped,
+						   err);
+			seg_close(&g);
+		}
+		for (i = 0; i < n && !ret; i++) {
+			char name[24];
+
+			if (segs[i] << SEG_SHIFT < size)
+				continue;
+			ret = seg_open(o, segs[i], false, &g, err);
+			if (!ret)
+				ret = sums_count(o, &g, 0, UINT64_MAX, &d, err);
+			seg_close(&g);
+			if (ret)
+				break;
+			dropped += d;
+			snprintf(name, sizeof(name), "%" PRIx64, segs[i]);
+			unlinkat(o->odfd, name, 0);
+			strcat(name, ".sum");
+			unlinkat(o->odfd, name, 0);
+		}
+		free(segs);
+		if (ret)
+			return ret;
+	}
+	o->size = size;
+	o->chunks -= dropped < o->chunks ? dropped : o->chunks;
+	ret = meta_save(o, err);
+	if (!ret)
+		ds->used_chunks -= dropped < ds->used_chunks ? dropped :
+				   ds->used_chunks;
+	return ret;
+}
+
+static int dir_truncate(struct objstore *s, uint64_t id, uint64_t size,
+			struct mixfs_err *err)
+{
+	struct dir_store *ds = to_dir(s);
+	struct obj o;
+	int ret;
+
+	pthread_rwlock_wrlock(&ds->lock);
+	ret = dirty_mark(ds, id, err);
+	if (!ret)
+		ret = obj_open(ds, id, true, &o, err);
+	if (!ret) {
+		ret = truncate_locked(ds, &o, size, err);
+		obj_close(&o);
+	}
+	pthread_rwlock_unlock(&ds->lock);
+	return ret;
+}
+
+/* Zero [@from, @to) inside chunk @idx of @g. */
+static int punch_partial(const struct obj *o, struct seg *g, uint64_t idx,
+			 size_t from, size_t to, struct mixfs_err *err)
+{
+	static const unsigned char zeros[CHUNK];
+	unsigned char chunk[CHUNK];
+	uint64_t sum;
+	int ret = sums_read(o, g, idx, 1, &sum, err);
+
+	if (ret || sum == 0)	/* a hole already reads as zeros */
+		return ret;
+	ret = chunk_merge(o, g, idx, sum, NULL, from, to, chunk, err);
+	if (ret)
+		return ret;
+	if (idx * CHUNK + from < g->dsize) {
+		ret = pwrite_full(g->dfd, zeros, to - from, idx * CHUNK + from);
+		if (ret)
+			return oerr(err, ret, o->id, "zeroing: %s",
+				    strerror(-ret));
+	}
+	sum = chunk_sum(chunk);
+	return sums_write(o, g, idx, 1, &sum, err);
+}
+
+/* Deallocate whole chunks [@first, @stop) of the data file, or write
+ * zeros on a host file system that cannot punch holes. */
+static int punch_data(struct seg *g, uint64_t first, uint64_t stop)
+{
+	static const unsigned char zeros[CHUNK];
+	uint64_t off = first * CHUNK, end = stop * CHUNK;
+	int ret = 0;
+
+	if (end > g->dsize)
+		end = g->dsize;
+	if (off >= end || fallocate(g->dfd, FALLOC_FL_PUNCH_HOLE |
+				    FALLOC_FL_KEEP_SIZE, (off_t)off,
+				    (off_t)(end - off)) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP)
+		return -errno;
+	for (; off < end && !ret; off += CHUNK)
+		ret = pwrite_full(g->dfd, zeros, CHUNK, off);
+	return ret;
+}
+
+/* Punch [@off, @end) of segment @g (segment offsets); chunks that become
+ * holes are counted in *@freed. */
+static int seg_punch(const struct obj *o, struct seg *g, uint64_t off,
+		     uint64_t end, uint64_t *freed, struct mixfs_err *err)
+{
+	uint64_t first, stop;
+	int ret = 0;
+
+	*freed = 0;
+	if (end > g->nsums * CHUNK)	/* past the checksums: all holes */
+		end = g->nsums * CHUNK;
+	if (off >= end)
+		return 0;
+	first = (off + CHUNK - 1) / CHUNK;	/* first whole chunk */
+	stop = end / CHUNK;			/* past the last whole one */
+	if (first > stop)			/* inside a single chunk */
+		return punch_partial(o, g, off / CHUNK, off % CHUNK,
+				     end - off / CHUNK * CHUNK, err);
+	if (off % CHUNK)
+		ret = punch_partial(o, g, off / CHUNK, off % CHUNK, CHUNK, err);
+	if (!ret && end % CHUNK)
+		ret = punch_partial(o, g, stop, 0, end % CHUNK, err);
+	if (!ret && first < stop)
+		ret = sums_count(o, g, first, stop - first, freed, err);
+	if (ret || first == stop)
+		return ret;
+	ret = punch_data(g, first, stop);
+	if (ret)
+		return oerr(err, ret, o->id, "punching a hole: %s",
+			    strerror(-ret));
+	return sums_write(o, g, first, stop - first, NULL, err);
+}
+
+static int dir_punch(struct objstore *s, uint64_t id, uint64_t off,
+		     uint64_t len, struct mixfs_err *err)
+{
+	struct dir_store *ds = to_dir(s);
+	uint64_t *segs = NULL, end = off + len, freed = 0, f;
+	struct obj o;
+	struct seg g;
+	size_t n = 0, i;
+	int ret;
+
+	pthread_rwlock_wrlock(&ds->lock);
+	ret = dirty_mark(ds, id, err);
+	if (!ret)
+		ret = obj_open(ds, id, true, &o, err);
+	if (ret)
+		goto out_unlock;
+	if (end > o.size)
+		end = o.size;
+	ret = seg_list(&o, &segs, &n, err);
+	for (i = 0; i < n && !ret; i++) {
+		uint64_t base = segs[i] << SEG_SHIFT;
+
+		if (base >= end || base + SEG_SIZE <= off)
+			continue;
+		ret = seg_open(&o, segs[i], true, &g, err);
+		if (!ret)
+			ret = seg_punch(&o, &g, off > base ? off - base : 0,
+					end - base < SEG_SIZE ? end - base :
+					SEG_SIZE, &f, err);
+		seg_close(&g);
+		freed += ret ? 0 : f;
+	}
+	/* Segments punched before a failure stay punched: count them. */
+	o.chunks -= freed < o.chunks ? freed : o.chunks;
+	ds->used_chunks -= freed < ds->used_chunks ? freed : ds->used_chunks;
+	if (!ret)
+		ret = meta_save(&o, err);
+	else if (freed)
+		meta_save(&o, NULL);
+	free(segs);
+	obj_close(&o);
+out_unlock:
+	pthread_rwlock_unlock(&ds->lock);
+	return ret;
+}
+
+static int dir_stat(struct objstore *s, uint64_t id, struct objstore_stat *st,
+		    struct mixfs_err *err)
+{
+	struct dir_store *ds = to_dir(s);
+	struct stat hst;
+	struct obj o;
+	int ret;
+
+	pthread_rwlock_rdlock(&ds->lock);
+	ret = obj_open(ds, id, false, &o, err);
+	if (!ret && fstat(o.mfd, &hst))
+		ret = oerr(err, -errno, id, "%s", strerror(errno));
+	if (!ret) {
+		st->size = o.size;
+		st->allocated = o.chunks * CHUNK;
+		st->mtime = hst.st_mtim;
+	}
+	obj_close(&o);
+	pthread_rwlock_unlock(&ds->lock);
+	return ret;
+}
+
+static int dir_list(struct objstore *s, uint64_t *cursor, uint64_t *ids,
+		    size_t max, size_t *n, struct mixfs_err *err)
+{
+	struct dir_store *ds = to_dir(s);
+	uint64_t *all = NULL, id;
+	size_t nall = 0, cap = 0;
+	struct dirent *de;
+	int ret = 0;
+	DIR *d;
+
+	pthread_rwlock_rdlock(&ds->lock);
+	d = dir_stream(ds->dirfd, "objects");
+	if (!d) {
+		ret = mixfs_err_set(err, -errno, "%s/objects: %s", ds->path,
+				    strerror(errno));
+		goto out_unlock;
+	}
+	while ((de = readdir(d))) {
+		if (!id_parse(de->d_name, "", &id) || id <= *cursor)
+			continue;
+		if (nall == cap) {
+			uint64_t *p = realloc(all, (cap = cap * 2 + 256) * 8);
+
+			if (!p) {
+				ret = mixfs_err_set(err, -ENOMEM, "out of memory");
+				goto out_close;
+			}
+			all = p;
+		}
+		all[nall++] = id;
+	}
+	if (nall)
+		qsort(all, nall, sizeof(*all), u64_cmp);
+	*n = nall < max ? nall : max;
+	if (*n) {
+		memcpy(ids, all, *n * sizeof(*ids));
+		*cursor = ids[*n - 1];
+	}
+out_close:
+	closedir(d);
+	free(all);
+out_unlock:
+	pthread_rwlock_unlock(&ds->lock);
+	return ret;
+}
+
+/* --- attributes ---------------------------------------------------------- */
+
+/*
+ * The attr file: ATTR_MAGIC, then records sorted by name, each a le32 name
+ * length, a le32 value length, the name and the value. Loaded whole;
+ * entries point into the loaded buffer (or, when setting, the caller's).
+ */
+struct attr_ent {
+	const char *name;
+	size_t nlen;
+	const unsigned char *val;
+	size_t vlen;
+};
+
+struct attrs {
+	unsigned char *buf;
+	struct attr_ent *ent;	/* room for one more than n */
+	size_t n;
+};
+
+static int attr_cmp(const struct attr_ent *e, const char *name, size_t nlen)
+{
+	int c = memcmp(e->name, name, e->nlen < nlen ? e->nlen : nlen);
+
+	return c ? c : (e->nlen > nlen) - (e->nlen < nlen);
+}
+
+static int attrs_parse(const struct obj *o, struct attrs *a, size_t len,
+		       struct mixfs_err *err)
+{
+	size_t pos = 8, cap = len / 8 + 1;
+
+	if (len < 8 || memcmp(a->buf, ATTR_MAGIC, 8))
+		return oerr(err, -EUCLEAN, o->id, "attr file has no header");
+	a->ent = malloc(cap * sizeof(*a->ent));
+	if (!a->ent)
+		return mixfs_err_set(err, -ENOMEM, "out of memory");
+	while (pos < len) {
+		struct attr_ent *e = &a->ent[a->n];
+		uint32_t nl, vl;
+
+		if (len - pos < 8)
+			goto out_corrupt;
+		memcpy(&nl, a->buf + pos, 4);
+		memcpy(&vl, a->buf + pos + 4, 4);
+		e->nlen = le32toh(nl);
+		e->vlen = le32toh(vl);
+		e->name = (const char *)a->buf + pos + 8;
+		e->val = a->buf + pos + 8 + e->nlen;
+		if (e->nlen == 0 || e->nlen > OBJSTORE_ATTR_NAME_MAX ||
+		    e->vlen > OBJSTORE_ATTR_MAX ||
+		    len - pos - 8 < e->nlen + e->vlen ||
+		    memchr(e->name, '\0', e->nlen) ||
+		    (a->n && attr_cmp(e - 1, e->name, e->nlen) >= 0))
+			goto out_corrupt;
+		a->n++;
+		pos += 8 + e->nlen + e->vlen;
+	}
+	return 0;
+
+out_corrupt:
+	return oerr(err, -EUCLEAN, o->id, "attr file is corrupt at byte %zu",
+		    pos);
+}
+
+/* Load the attributes of the open object @o into @a. */
+static int attrs_load(const struct obj *o, struct attrs *a,
+		      struct mixfs_err *err)
+{
+	int fd = openat(o->odfd, "attr", O_RDONLY | O_CLOEXEC), ret = 0;
+	struct stat st;
+	ssize_t got;
+
+	if (fd < 0 && errno == ENOENT) {	/* no attributes yet */
+		a->ent = malloc(sizeof(*a->ent));
+		return a->ent ? 0 : mixfs_err_set(err, -ENOMEM, "out of memory");
+	}
+	if (fd < 0 || fstat(fd, &st)) {
+		ret = oerr(err, -errno, o->id, "attr file: %s", strerror(errno));
+		goto out_close;
+	}
+	a->buf = malloc((size_t)st.st_size + 1);
+	if (!a->buf) {
+		ret = mixfs_err_set(err, -ENOMEM, "out of memory");
+		goto out_close;
+	}
+	got = pread_full(fd, a->buf, (size_t)st.st_size, 0);
+	if (got < 0)
+		ret = oerr(err, (int)got, o->id, "attr file: %s",
+			   strerror((int)-got));
+	else
+		ret = attrs_parse(o, a, (size_t)got, err);
+out_close:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* Index of @name in @a, or -1; *@at is where it would be inserted. */
+static long attrs_find(const struct attrs *a, const char *name, size_t *at)
+{
+	size_t nlen = strlen(name), i;
+	int c = 1;
+
+	for (i = 0; i < a->n && (c = attr_cmp(&a->ent[i], name, nlen)) < 0; i++)
+		;
+	*at = i;
+	return i < a->n && c == 0 ? (long)i : -1;
+}
+
+/* Replace the attr file of @o with @a (none: remove it). */
+static int attrs_save(const struct obj *o, const struct attrs *a,
+		      struct mixfs_err *err)
+{
+	unsigned char *buf, *p;
+	size_t len = 8, i;
+	int fd, ret;
+
+	if (a->n == 0) {
+		if (unlinkat(o->odfd, "attr", 0) && errno != ENOENT)
+			return oerr(err, -errno, o->id, "attr file: %s",
+				    strerror(errno));
+		return 0;
+	}
+	for (i = 0; i < a->n; i++)
+		len += 8 + a->ent[i].nlen + a->ent[i].vlen;
+	p = buf = malloc(len);
+	if (!buf)
+		return mixfs_err_set(err, -ENOMEM, "out of memory");
+	memcpy(p, ATTR_MAGIC, 8);
+	for (p += 8, i = 0; i < a->n; i++) {
+		const struct attr_ent *e = &a->ent[i];
+		uint32_t nl = htole32((uint32_t)e->nlen);
+		uint32_t vl = htole32((uint32_t)e->vlen);
+
+		memcpy(p, &nl, 4);
+		memcpy(p + 4, &vl, 4);
+		memcpy(p + 8, e->name, e->nlen);
+		if (e->vlen)
+			memcpy(p + 8 + e->nlen, e->val, e->vlen);
+		p += 8 + e->nlen + e->vlen;
+	}
+	fd = openat(o->odfd, "attr.tmp", O_WRONLY | O_CREAT | O_TRUNC |
+		    O_CLOEXEC, 0644);
+	ret = fd < 0 ? -errno : pwrite_full(fd, buf, len, 0);
+	if (fd >= 0)
+		close(fd);
+	if (!ret && renameat(o->odfd, "attr.tmp", o->odfd, "attr"))
+		ret = -errno;
+	free(buf);
+	if (ret) {
+		unlinkat(o->odfd, "attr.tmp", 0);
+		return oerr(err, ret, o->id, "writing attributes: %s",
+			    strerror(-ret));
+	}
+	return 0;
+}
+
+/*
+ * Take the store lock (exclusive if @rw), open object @id and load its
+ * attributes. Whatever it returns, finish with attrs_end().
+ */
+static int attrs_begin(struct dir_store *ds, uint64_t id, bool rw,
+		       struct obj *o, struct attrs *a, struct mixfs_err *err)
+{
+	int ret = 0;
+
+	memset(a, 0, sizeof(*a));
+	o->odfd = o->mfd = -1;
+	if (rw)
+		pthread_rwlock_wrlock(&ds->lock);
+	else
+		pthread_rwlock_rdlock(&ds->lock);
+	if (rw)
+		ret = dirty_mark(ds, id, err);
+	if (!ret)
+		ret = obj_open(ds, id, false, o, err);
+	if (!ret)
+		ret = attrs_load(o, a, err);
+	return ret;
+}
+
+static void attrs_end(struct dir_store *ds, struct obj *o, struct attrs *a)
+{
+	obj_close(o);
+	free(a->buf);
+	free(a->ent);
+	pthread_rwlock_unlock(&ds->lock);
+}
+
+static ssize_t dir_getattr(struct objstore *s, uint64_t id, const char *name,
+			   void *buf, size_t size, struct mixfs_err *err)
+{
+	struct dir_store *ds = to_dir(s);
+	const struct attr_ent *e = NULL;
+	struct attrs a;
+	struct obj o;
+	size_t at;
+	long i;
+	ssize_t ret = attrs_begin(ds, id, false, &o, &a, err);
+
+	if (!ret && (i = attrs_find(&a, name, &at)) >= 0)
+		e = &a.ent[i];
+	if (!ret && !e)
+		ret = oerr(err, -ENODATA, id, "no attribute '%s'", name);
+	else if (!ret && size && size < e->vlen)
+		ret = oerr(err, -ERANGE, id, "attribute '%s' is %zu bytes, "
+			   "more than %zu", name, e->vlen, size);
+	else if (!ret)
+		ret = (ssize_t)e->vlen;
+	if (ret > 0 && size)
+		memcpy(buf, e->val, e->vlen);
+	attrs_end(ds, &o, &a);
+	return ret;
+}
+
+static int dir_setattr(struct objstore *s, uint64_t id, const char *name,
+		       const void *val, size_t len, struct mixfs_err *err)
+{
+	struct attr_ent e = { name, strlen(name), val, len };
+	struct dir_store *ds = to_dir(s);
+	struct attrs a;
+	struct obj o;
+	size_t at;
+	long i;
+	int ret = attrs_begin(ds, id, true, &o, &a, err);
+
+	if (!ret) {
+		i = attrs_find(&a, name, &at);
+		if (i < 0) {	/* attrs_load left room for one more */
+			memmove(&a.ent[at + 1], &a.ent[at],
+				(a.n - at) * sizeof(e));
+			i = (long)at;
+			a.n++;
+		}
+		a.ent[i] = e;
+		ret = attrs_save(&o, &a, err);
+	}
+	attrs_end(ds, &o, &a);
+	return ret;
+}
+
+static int dir_rmattr(struct objstore *s, uint64_t id, const char *name,
+		      struct mixfs_err *err)
+{
+	struct dir_store *ds = to_dir(s);
+	struct attrs a;
+	struct obj o;
+	size_t at;
+	long i = -1;
+	int ret = attrs_begin(ds, id, true, &o, &a, err);
+
+	if (!ret && (i = attrs_find(&a, name, &at)) < 0)
+		ret = oerr(err, -ENODATA, id, "no attribute '%s'", name);
+	if (!ret) {
+		memmove(&a.ent[i], &a.ent[i + 1],
+			(a.n - (size_t)i - 1) * sizeof(a.ent[0]));
+		a.n--;
+		ret = attrs_save(&o, &a, err);
+	}
+	attrs_end(ds, &o, &a);
+	return ret;
+}
+
+static ssize_t dir_listattr(struct objstore *s, uint64_t id, char *buf,
+			    size_t size, struct mixfs_err *err)
+{
+	struct dir_store *ds = to_dir(s);
+	size_t total = 0, i;
+	struct attrs a;
+	struct obj o;
+	ssize_t ret = attrs_begin(ds, id, false, &o, &a, err);
+
+	for (i = 0; !ret && i < a.n; i++)
+		total += a.ent[i].nlen + 1;
+	if (!ret && size && size < total)
+		ret = oerr(err, -ERANGE, id, "attribute names need %zu bytes, "
+			   "more than %zu", total, size);
+	for (i = 0; !ret && size && i < a.n; i++) {
+		memcpy(buf, a.ent[i].name, a.ent[i].nlen);
+		buf[a.ent[i].nlen] = '\0';
+		buf += a.ent[i].nlen + 1;
+	}
+	attrs_end(ds, &o, &a);
+	return ret ? ret : (ssize_t)total;
+}
+
+/* --- whole store --------------------------------------------------------- */
+
+static int dir_statfs(struct objstore *s, struct objstore_statfs *st,
+		      struct mixfs_err *err)
+{
+	struct dir_store *ds = to_dir(s);
+	struct statvfs vfs;
+	int ret = 0;
+
+	pthread_rwlock_rdlock(&ds->lock);
+	st->used = ds->used_chunks * CHUNK;
+	st->objects = ds->objects;
+	st->capacity = ds->capacity;
+	if (!ds->capacity && fstatvfs(ds->dirfd, &vfs))
+		ret = mixfs_err_set(err, -errno, "%s: statvfs: %s", ds->path,
+				    strerror(errno));
+	else if (!ds->capacity)
+		st->capacity = (uint64_t)vfs.f_bavail * vfs.f_frsize + st->used;
+	pthread_rwlock_unlock(&ds->lock);
+	return ret;
+}
+
+/* fsync every file of object @id and its directory. */
+static int sync_object(struct dir_store *ds, uint64_t id)
+{
+	struct dirent *de;
+	char name[32];
+	DIR *d;
+	int ret = 0;
+
+	id_name(name, id, "");
+	d = dir_stream(ds->objfd, name);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;	/* removed since */
+	while ((de = readdir(d)) && !ret) {
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno != ENOENT)
+			ret = -errno;
+		if (fd >= 0 && fsync(fd))
+			ret = -errno;
+		if (fd >= 0)
+			close(fd);
+	}
+	if (!ret && fsync(dirfd(d)))
+		ret = -errno;
+	closedir(d);
+	return ret;
+}
+
+static int dir_sync(struct objstore *s, struct mixfs_err *err)
+{
+	struct dir_store *ds = to_dir(s);
+	size_t i;
+	int ret = 0;
+
+	pthread_rwlock_wrlock(&ds->lock);
+	for (i = 0; i < ds->ndirty && !ret; i++)
+		ret = sync_object(ds, ds->dirty[i]);
+	if (!ret && ds->dirty_dir && (fsync(ds->idfd) || fsync(ds->objfd)))
+		ret = -errno;
+	if (ret) {
+		mixfs_err_set(err, ret, "%s: sync: %s", ds->path,
+			      strerror(-ret));
+	} else {
+		ds->ndirty = 0;
+		ds->dirty_dir = false;
+	}
+	pthread_rwlock_unlock(&ds->lock);
+	return ret;
 }
 
 const struct objstore_ops objstore_dir_ops = {
 	.version = 1,
 	.scheme = "dir",
-	.open = dir_store_open,
+	.open = dir_open,
+	.close = dir_close,
+	.create = dir_create,
+	.create_fresh = dir_create_fresh,
+	.remove = dir_remove,
+	.read = dir_read,
+	.write = dir_write,
+	.truncate = dir_truncate,
+	.punch = dir_punch,
+	.stat = dir_stat,
+	.list = dir_list,
+	.getattr = dir_getattr,
+	.setattr = dir_setattr,
+	.rmattr = dir_rmattr,
+	.listattr = dir_listattr,
+	.statfs = dir_statfs,
+	.sync = dir_sync,
 };
