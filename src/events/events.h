@@ -56,7 +56,11 @@
  *            evt_open(&cfg, &ev)     cfg: uuid, store, ring/keep sizes
  *            evt_opts_apply(&opts, ev)   installs the threshold watches
  *            evt_set_mount(ev, mountpoint)
- *            evt_feed_start(ev, &fcfg, &feed)     the Unix-socket feed
+ *            evt_feed_start(ev, &fcfg, &feed)     the Unix-socket feed at
+ *                    opts.socket, else /run/mixfs/<uuid>.sock (as root) or
+ *                    $XDG_RUNTIME_DIR/mixfs/<uuid>.sock; the FUSE layer then
+ *                    serves .mixfs/socket, a read-only file holding that
+ *                    path and '\n' (how `mixfs events MOUNTPOINT` finds it)
  *            evt_emit(ev, EVT_MOUNTED, "driver", "tablefs", NULL)
  *   serve:   after each call that changes space or inode counts:
  *                evt_check_space(ev, free_bytes, total_bytes)
@@ -77,7 +81,9 @@
  *   .mixfs/ctl:   evt_ctl(ev, command, out, size, err) answers "threshold ..."
  *                 and "events ..." commands (returns -ENOENT for others)
  *   unmount: evt_emit(ev, EVT_UNMOUNTED, NULL); evt_feed_stop(feed);
- *            evt_close(ev) (flushes to the store); then close the store.
+ *            close the .mixfs/events readers (no reader call may run during
+ *            evt_close); evt_close(ev) (flushes to the store); then
+ *            evt_store_close(store), then the objstore.
  *
  * Locking: every call here is thread-safe; the library takes its own short
  * locks and never holds one while calling the store, a consumer, or the
