@@ -29,8 +29,12 @@ chmod 755 "$top"
 mkdir "$top/test" "$top/ref"
 
 cleanup() {
-	umount "$top/test" 2>/dev/null
-	umount "$top/ref" 2>/dev/null
+	# Lazily when busy (a program killed on timeout may still hold it).
+	for m in "$top/test" "$top/ref"; do
+		if mountpoint -q "$m"; then
+			umount "$m" 2>/dev/null || umount -l "$m"
+		fi
+	done
 	rm -rf "$top"
 }
 trap cleanup EXIT
