@@ -230,7 +230,7 @@ static int parse_rule(char *text, struct faulty_rule *r, size_t index,
 	};
 	bool have[K_N] = { false };
 	uint64_t nth = 0, seed = 1;
-	char *save = NULL, *term;
+	char *rest = text, *term;
 
 	memset(r, 0, sizeof(*r));
 	r->ops = OPS_ALL;
@@ -239,8 +239,8 @@ static int parse_rule(char *text, struct faulty_rule *r, size_t index,
 	if (!*text)
 		return mixfs_err_set(err, -EINVAL,
 			"faulty: rule %zu of the spec is empty", index);
-	for (term = strtok_r(text, ",", &save); term;
-	     term = strtok_r(NULL, ",", &save)) {
+	/* strsep, unlike strtok, keeps empty terms, so "a=1,,b=2" fails. */
+	while ((term = strsep(&rest, ","))) {
 		char *eq = strchr(term, '=');
 		const char *val;
 		int k, ret = -EINVAL;
