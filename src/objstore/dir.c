@@ -499,31 +499,60 @@ static int sums_write(const struct obj *o, struct seg *g, uint64_t first,
 	return 0;
 }
 
-/* Count the non-zero checksums in [@first, @first + @n). */
+/* Count the non-zero checksums in [@first, @first + @n). The .sum file
+ * of a sparse object is sparse too: only its data regions are read. */
 static int sums_count(const struct obj *o, const struct seg *g,
 		      uint64_t first, uint64_t n, uint64_t *count,
 		      struct mixfs_err *err)
 {
-	uint64_t sums[BATCH_CHUNKS];
+	uint64_t sums[BATCH_CHUNKS], end;
+	off_t data, hole;
 	int ret;
 
 	*count = 0;
 	if (first >= g->nsums)
 		return 0;
-	if (n > g->nsums - first)
-		n = g->nsums - first;
-	while (n) {
-		size_t k = n < BATCH_CHUNKS ? (size_t)n : BATCH_CHUNKS, i;
+	end = n > g->nsums - first ? g->nsums : first + n;
+	while (first < end) {
+		size_t k, i;
 
-		ret = sums_read(o, g, first, k, sums, err);
-		if (ret)
-			return ret;
-		for (i = 0; i < k; i++)
-			*count += sums[i] != 0;
-		first += k;
-		n -= k;
+		data = lseek(g->sfd, (off_t)(first * 8), SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			break;		/* only holes from here on */
+		hole = data < 0 ? -1 : lseek(g->sfd, data, SEEK_HOLE);
+		if (hole < 0)
+			return oerr(err, -errno, o->id, "checksums: %s",
+				    strerror(errno));
+		first = (uint64_t)data / 8;
+		for (; first < end && first * 8 < (uint64_t)hole; first += k) {
+			k = end - first < BATCH_CHUNKS ? end - first :
+			    BATCH_CHUNKS;
+			ret = sums_read(o, g, first, k, sums, err);
+			if (ret)
+				return ret;
+			for (i = 0; i < k; i++)
+				*count += sums[i] != 0;
+		}
 	}
 	return 0;
+}
+
+/* Zero checksums [@first, @first + @n), making them holes in the .sum
+ * file where the host can. */
+static int sums_zero(const struct obj *o, struct seg *g, uint64_t first,
+		     uint64_t n, struct mixfs_err *err)
+{
+	if (first >= g->nsums)
+		return 0;
+	if (n > g->nsums - first)
+		n = g->nsums - first;
+	if (fallocate(g->sfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)(first * 8), (off_t)(n * 8)) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP)
+		return oerr(err, -errno, o->id, "zeroing checksums: %s",
+			    strerror(errno));
+	return sums_write(o, g, first, n, NULL, err);
 }
 
 /* Read @n chunks from chunk @first into @buf, zeros past the data. */
@@ -1394,7 +1423,7 @@ static int seg_punch(const struct obj *o, struct seg *g, uint64_t off,
 	if (ret)
 		return oerr(err, ret, o->id, "punching a hole: %s",
 			    strerror(-ret));
-	return sums_write(o, g, first, stop - first, NULL, err);
+	return sums_zero(o, g, first, stop - first, err);
 }
 
 static int dir_punch(struct objstore *s, uint64_t id, uint64_t off,
