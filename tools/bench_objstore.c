@@ -1,0 +1,358 @@
+/*
+ * bench_objstore.c - what the rocksdb: object store costs over RocksDB
+ * itself.
+ *
+ * Runs one put/get workload (4 KiB and 1 MiB objects, in id order and in
+ * random order) twice in the same run: through the rocksdb: backend, and
+ * straight through RocksDB's C API with the backend's own options (one key
+ * per object, the object's bytes as the value). Prints ops/s for both and
+ * the ratio. A put is objstore_create() + objstore_write() on the store (or
+ * one transaction of both, the "put/txn" rows) and one rocksdb_put() raw;
+ * a get reads the whole object into a buffer.
+ *
+ *   mixfs-bench-objstore [--quick] [--dir DIR] [--chunk N] [--small N]
+ *                        [--large N]
+ *
+ * It deliberately measures single-threaded latency-bound throughput with
+ * unsynced writes (the store's normal mode); it does not measure sync,
+ * concurrency or space use.
+ *
+ * The logic is mixfs_bench_objstore(), for the `mixfs bench objstore`
+ * subcommand; main() is built only with MIXFS_BENCH_OBJSTORE_MAIN.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "objstore/objstore.h"
+#include "objstore/objstore_rocksdb.h"
+
+int mixfs_bench_objstore(int argc, char **argv);
+
+struct bench_cfg {
+	const char *dir;
+	char chunk[32];		/* chunk= for the store, "" for the default */
+	size_t small, large;	/* object counts */
+};
+
+struct result {
+	double store, raw;	/* ops/s */
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	return x ^ (x >> 33);
+}
+
+/* Ids 1..n in order, or a fixed random permutation of them. */
+static uint64_t *make_ids(size_t n, int random)
+{
+	uint64_t *ids = malloc(n * sizeof(*ids));
+	size_t i;
+
+	if (!ids)
+		return NULL;
+	for (i = 0; i < n; i++)
+		ids[i] = i + 1;
+	for (i = n; random && i > 1; i--) {
+		size_t j = (size_t)(mix(i) % i);
+		uint64_t t = ids[i - 1];
+
+		ids[i - 1] = ids[j];
+		ids[j] = t;
+	}
+	return ids;
+}
+
+static void fill(unsigned char *buf, size_t len, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		uint64_t v = mix(id * 1000003 + i);
+
+		memcpy(buf + i, &v, 8);
+	}
+}
+
+/*
+ * Let the database settle between the put and get phases: flush the
+ * memtable and compact everything, so both sides read from the same shape
+ * of tree and no background work from the puts runs during the gets.
+ */
+static void settle(rocksdb_t *db)
+{
+	rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+	char *e = NULL;
+
+	rocksdb_flushoptions_set_wait(fo, 1);
+	rocksdb_flush(db, fo, &e);
+	rocksdb_free(e);
+	rocksdb_compact_range(db, NULL, 0, NULL, 0);
+	rocksdb_flushoptions_destroy(fo);
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag,
+		  struct FTW *ftw)
+{
+	(void)sb; (void)flag; (void)ftw;
+	return remove(path);
+}
+
+static void rm_tree(const char *path)
+{
+	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* --- the store side ------------------------------------------------------ */
+
+static int store_run(const struct bench_cfg *c, const char *path, size_t size,
+		     const uint64_t *put_ids, const uint64_t *get_ids,
+		     size_t n, int txn, double *put_rate, double *get_rate)
+{
+	struct mixfs_err err = { 0 };
+	unsigned char *buf = malloc(size);
+	struct objstore *s;
+	char uri[512];
+	double t0;
+	size_t i;
+	int ret;
+
+	snprintf(uri, sizeof(uri), "rocksdb:%s%s%s", path,
+		 c->chunk[0] ? "?chunk=" : "", c->chunk);
+	ret = objstore_open(uri, OBJSTORE_OPEN_CREATE | OBJSTORE_OPEN_EXCL, &s,
+			    &err);
+	if (ret) {
+		fprintf(stderr, "bench: %s\n", mixfs_err_msg(&err, ret));
+		free(buf);
+		return ret;
+	}
+	t0 = now();
+	for (i = 0; i < n && !ret; i++) {
+		fill(buf, size, put_ids[i]);
+		if (txn) {
+			struct objstore_txn *t = objstore_txn_new(s);
+
+			ret = t ? objstore_txn_create(t, put_ids[i]) : -ENOMEM;
+			if (!ret)
+				ret = objstore_txn_write(t, put_ids[i], 0, buf, size);
+			if (!ret)
+				ret = objstore_txn_commit(t, &err);
+			objstore_txn_free(t);
+		} else {
+			ret = objstore_create(s, put_ids[i], &err);
+			if (!ret)
+				ret = objstore_write(s, put_ids[i], 0, buf, size,
+						     &err);
+		}
+	}
+	*put_rate = (double)n / (now() - t0);
+	if (get_rate)
+		settle(objstore_rocksdb_handle(s));
+	t0 = now();
+	for (i = 0; i < n && !ret && get_rate; i++) {
+		ssize_t got = objstore_read(s, get_ids[i], 0, buf, size, &err);
+
+		if (got != (ssize_t)size)
+			ret = got < 0 ? (int)got : -EIO;
+	}
+	if (get_rate)
+		*get_rate = (double)n / (now() - t0);
+	if (ret)
+		fprintf(stderr, "bench: store: %s\n", mixfs_err_msg(&err, ret));
+	objstore_close(s);
+	free(buf);
+	return ret;
+}
+
+/* --- the raw side -------------------------------------------------------- */
+
+static int raw_run(const char *path, size_t size, const uint64_t *put_ids,
+		   const uint64_t *get_ids, size_t n, double *put_rate,
+		   double *get_rate)
+{
+	rocksdb_options_t *o = objstore_rocksdb_options();
+	rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
+	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+	unsigned char *buf = malloc(size), key[8];
+	char *e = NULL;
+	rocksdb_t *db;
+	double t0;
+	size_t i;
+	int ret = 0, k;
+
+	rocksdb_options_set_create_if_missing(o, 1);
+	db = rocksdb_open(o, path, &e);
+	if (e) {
+		fprintf(stderr, "bench: raw open: %s\n", e);
+		rocksdb_free(e);
+		ret = -EIO;
+		goto out;
+	}
+	t0 = now();
+	for (i = 0; i < n && !e; i++) {
+		for (k = 0; k < 8; k++)
+			key[k] = (unsigned char)(put_ids[i] >> (56 - 8 * k));
+		fill(buf, size, put_ids[i]);
+		rocksdb_put(db, wo, (char *)key, 8, (char *)buf, size, &e);
+	}
+	*put_rate = (double)n / (now() - t0);
+	settle(db);
+	t0 = now();
+	for (i = 0; i < n && !e; i++) {
+		rocksdb_pinnableslice_t *v;
+		const char *p;
+		size_t vlen;
+
+		for (k = 0; k < 8; k++)
+			key[k] = (unsigned char)(get_ids[i] >> (56 - 8 * k));
+		v = rocksdb_get_pinned(db, ro, (char *)key, 8, &e);
+		if (!v)
+			break;
+		p = rocksdb_pinnableslice_value(v, &vlen);
+		memcpy(buf, p, vlen < size ? vlen : size);
+		rocksdb_pinnableslice_destroy(v);
+	}
+	*get_rate = (double)n / (now() - t0);
+	if (e) {
+		fprintf(stderr, "bench: raw: %s\n", e);
+		rocksdb_free(e);
+		ret = -EIO;
+	}
+	rocksdb_close(db);
+out:
+	rocksdb_options_destroy(o);
+	rocksdb_writeoptions_destroy(wo);
+	rocksdb_readoptions_destroy(ro);
+	free(buf);
+	return ret;
+}
+
+/* --- the table ----------------------------------------------------------- */
+
+static void row(const char *name, double store, double raw)
+{
+	printf("%-22s %12.0f %12.0f %8.2f %+8.1f%%\n", name, store, raw,
+	       store / raw, (raw / store - 1) * 100);
+}
+
+static int run_size(const struct bench_cfg *c, size_t size, size_t n)
+{
+	static const char *const order[] = { "seq", "rand" };
+	double sp, sg, rp, rg, tp;
+	char path[600], name[64];
+	int random, ret = 0;
+
+	for (random = 0; random < 2 && !ret; random++) {
+		uint64_t *put_ids = make_ids(n, random);
+		uint64_t *get_ids = make_ids(n, random);
+		const char *sz = size >= (1u << 20) ? "1MiB" : "4KiB";
+
+		if (!put_ids || !get_ids) {
+			free(put_ids);
+			free(get_ids);
+			return -ENOMEM;
+		}
+		/* Reads in another random order than the writes. */
+		if (random)
+			for (size_t i = 0; i < n; i++)
+				get_ids[i] = put_ids[n - 1 - i];
+		snprintf(path, sizeof(path), "%s/store", c->dir);
+		ret = store_run(c, path, size, put_ids, get_ids, n, 0, &sp, &sg);
+		rm_tree(path);
+		if (!ret)
+			ret = store_run(c, path, size, put_ids, get_ids, n, 1, &tp,
+					NULL);
+		rm_tree(path);
+		snprintf(path, sizeof(path), "%s/raw", c->dir);
+		if (!ret)
+			ret = raw_run(path, size, put_ids, get_ids, n, &rp, &rg);
+		rm_tree(path);
+		if (!ret) {
+			snprintf(name, sizeof(name), "put %s %s", sz, order[random]);
+			row(name, sp, rp);
+			snprintf(name, sizeof(name), "put/txn %s %s", sz,
+				 order[random]);
+			row(name, tp, rp);
+			snprintf(name, sizeof(name), "get %s %s", sz, order[random]);
+			row(name, sg, rg);
+		}
+		free(put_ids);
+		free(get_ids);
+	}
+	return ret;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: mixfs-bench-objstore [--quick] [--dir DIR] "
+		"[--chunk N] [--small N] [--large N]\n");
+	return 2;
+}
+
+int mixfs_bench_objstore(int argc, char **argv)
+{
+	struct bench_cfg c = { .small = 50000, .large = 400 };
+	char tmpl[] = "/tmp/mixfs-bench-XXXXXX";
+	int i, ret, made = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--quick")) {
+			c.small = 500;
+			c.large = 8;
+		} else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
+			c.dir = argv[++i];
+		} else if (!strcmp(argv[i], "--chunk") && i + 1 < argc) {
+			snprintf(c.chunk, sizeof(c.chunk), "%s", argv[++i]);
+		} else if (!strcmp(argv[i], "--small") && i + 1 < argc) {
+			c.small = strtoul(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--large") && i + 1 < argc) {
+			c.large = strtoul(argv[++i], NULL, 0);
+		} else {
+			return usage();
+		}
+	}
+	if (!c.dir) {
+		if (!mkdtemp(tmpl)) {
+			perror("bench: mkdtemp");
+			return 1;
+		}
+		c.dir = tmpl;
+		made = 1;
+	}
+	printf("objstore rocksdb: vs raw RocksDB, %zu x 4 KiB, %zu x 1 MiB, "
+	       "chunk %s\n", c.small, c.large,
+	       c.chunk[0] ? c.chunk : "default");
+	printf("%-22s %12s %12s %8s %9s\n", "workload", "store op/s",
+	       "rocksdb op/s", "ratio", "overhead");
+	ret = run_size(&c, 4096, c.small);
+	if (!ret)
+		ret = run_size(&c, 1u << 20, c.large);
+	if (made)
+		rm_tree(tmpl);
+	return ret ? 1 : 0;
+}
+
+#ifdef MIXFS_BENCH_OBJSTORE_MAIN
+int main(int argc, char **argv)
+{
+	return mixfs_bench_objstore(argc, argv);
+}
+#endif
