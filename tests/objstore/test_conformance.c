@@ -28,8 +28,7 @@ static const struct backend backends[] = {
 	{ "mem", "mem:%.0s%s", false, true, true },
 	{ "rocksdb", "rocksdb:%s%s", true, true, true },
 	{ "faulty", "faulty::rocksdb:%s%s", true, true, true },
-	/* dir: joins once its backend is in: { "dir", "dir:%s%s", true,
-	 * false, false }, */
+	{ "dir", "dir:%s%s", true, false, false },
 };
 
 #define KiB 1024u
