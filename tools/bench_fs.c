@@ -138,7 +138,9 @@ static int run_capture(char *const argv[], char *out, size_t size)
 			dup2(null, 0);
 		dup2(pfd[1], 1);
 		dup2(pfd[1], 2);
-		execvp(argv[0], argv);
+		/* This command itself runs from /proc/self/exe: the same
+		 * program even if the file is rebuilt during a long run. */
+		execvp(argv[0] == self_exe ? "/proc/self/exe" : argv[0], argv);
 		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
@@ -790,6 +792,14 @@ static void put_num(FILE *f, const char *fmt, double v, int width)
 	}
 }
 
+static bool any_err(struct report *r, int row, int t)
+{
+	for (int k = 0; k < r->runs; k++)
+		if (sample_err(r, row, t, k)[0])
+			return true;
+	return false;
+}
+
 static void print_table(FILE *f, struct report *r, const struct bfs_cfg *cfg)
 {
 	fprintf(f, "\nmedian of %d run%s; ratio = rate / the reference's rate "
@@ -813,7 +823,9 @@ static void print_table(FILE *f, struct report *r, const struct bfs_cfg *cfg)
 			v = stat_of(r, i, t, F_VALUE, false);
 			fprintf(f, "%-17s %-22s ", row->w->rows[row->idx],
 				targets[t].name);
-			if (isnan(v))
+			if (isnan(v) && !any_err(r, i, t))
+				fprintf(f, "%12s", "not run");
+			else if (isnan(v))
 				fprintf(f, "%12s", "FAILED");
 			else
 				put_num(f, "%.1f", v, 12);
@@ -1181,6 +1193,15 @@ static void run_one(struct report *r, struct bfs_cfg *cfg, int wi, int ti,
 	}
 	if (!ret)
 		ret = w->run(&ctx);
+	if (ret && t->pid &&
+	    (t->kind == TK_PT ? waitpid(t->pid, NULL, WNOHANG) == t->pid
+			      : !alive(t->pid))) {
+		size_t len = strlen(ctx.err);
+
+		bfs_fmt(ctx.err + len, sizeof(ctx.err) - len,
+			" (the daemon, pid %d, is gone)", (int)t->pid);
+		t->pid = 0;	/* reaped or not ours: never signal it again */
+	}
 	target_unmount(t);
 	rm_tree(t->root);
 
@@ -1331,6 +1352,8 @@ int mixfs_bench_fs(int argc, char **argv)
 		return 1;
 	}
 	trap_signals();
+	have_tree = find_tree(tree, sizeof(tree));
+	machine_info(&mach, have_tree ? tree : NULL);
 	fprintf(stderr, "mixfs bench fs: %d run%s, scale %g, random phases %g s, in %s\n",
 		rep.runs, rep.runs == 1 ? "" : "s", cfg.scale, cfg.seconds,
 		base_dir);
@@ -1353,8 +1376,6 @@ int mixfs_bench_fs(int argc, char **argv)
 		}
 	}
 
-	have_tree = find_tree(tree, sizeof(tree));
-	machine_info(&mach, have_tree ? tree : NULL);
 	cleanup_all();
 	for (size_t i = 0; i < (size_t)rep.nrows * MAX_TARGETS * (size_t)rep.runs; i++)
 		failed |= rep.err[i][0] != '\0';
