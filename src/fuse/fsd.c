@@ -1,13 +1,8 @@
 /*
- * fsd.c - the thin FUSE layer: options, the session loop, and the `.mixfs/`
- * control directory.
- *
- * The layer's own fuse_lowlevel_ops table is the driver's table with a
- * handful of entries replaced by functions that answer requests for control
- * inodes (>= FSD_CTL_INO_BASE) and pass everything else to the driver
- * unchanged. Nothing is cached or locked on the way.
+ * fsd.c - the thin FUSE layer: options, the session loop, and the inode
+ * reference table helper. The control directory and events are in ctl.c.
  */
-#include "fuse/fsd.h"
+#include "fuse/internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -20,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static struct fsd_mount *mount_of(fuse_req_t req);
 
 /* --- text buffer -------------------------------------------------------- */
 
@@ -72,14 +66,30 @@ static int parse_uint(const char *s, unsigned *out)
 	return 0;
 }
 
+/* 1: an events option, taken; 0: not one; <0: a malformed one. */
+static int events_option(struct fsd_opts *o, char *tok, struct mixfs_err *err)
+{
+	char *eq = strchr(tok, '=');
+	int ret;
+
+	if (eq)
+		*eq = '\0';
+	ret = evt_opts_parse_one(&o->ev, tok, eq ? eq + 1 : NULL, err);
+	if (eq)
+		*eq = '=';
+	return ret;
+}
+
 int fsd_opts_parse(struct fsd_opts *o, const char *text,
 		   struct mixfs_err *err)
 {
 	char *copy, *tok, *save = NULL;
 	int ret = 0;
 
-	if (!o->max_threads)
+	if (!o->max_threads) {
 		o->max_threads = 8;
+		evt_opts_init(&o->ev);
+	}
 	if (!text)
 		return 0;
 	copy = strdup(text);
@@ -104,7 +114,9 @@ int fsd_opts_parse(struct fsd_opts *o, const char *text,
 				ret = mixfs_err_set(err, -EINVAL,
 					"option max_threads wants 1..1024, not '%s'",
 					tok + 12);
-		} else if (tok[0] == '=' ) {
+		} else if ((ret = events_option(o, tok, err)) != 0) {
+			ret = ret < 0 ? ret : 0;
+		} else if (tok[0] == '=') {
 			ret = mixfs_err_set(err, -EINVAL,
 				"malformed option '%s'", tok);
 		} else {
@@ -121,6 +133,8 @@ int fsd_opts_parse(struct fsd_opts *o, const char *text,
 		}
 	}
 	free(copy);
+	if (!ret)
+		ret = evt_opts_finish(&o->ev, err);
 	return ret;
 }
 
@@ -148,431 +162,7 @@ const char *fsd_opts_get(const struct fsd_opts *o, const char *key)
 	return NULL;
 }
 
-/* --- control directory -------------------------------------------------- */
-
-enum {
-	CTL_DIR = FSD_CTL_INO_BASE + 1,
-	CTL_FILE = FSD_CTL_INO_BASE + 2,
-};
-
-/* Per-open state of .mixfs/ctl: the answer to read back. */
-struct ctl_handle {
-	pthread_mutex_t lock;
-	struct fsd_buf answer;
-};
-
-static bool is_ctl(fuse_ino_t ino)
-{
-	return ino >= FSD_CTL_INO_BASE;
-}
-
-static void ctl_stat(fuse_ino_t ino, struct stat *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_ino = ino;
-	st->st_uid = 0;
-	st->st_gid = 0;
-	if (ino == CTL_DIR) {
-		st->st_mode = S_IFDIR | 0555;
-		st->st_nlink = 2;
-	} else {
-		st->st_mode = S_IFREG | 0600;
-		st->st_nlink = 1;
-	}
-}
-
-static void ctl_status(struct fsd_mount *m, struct fsd_buf *out)
-{
-	fsd_buf_printf(out, "driver: %s\n", m->driver->name);
-	fsd_buf_printf(out, "store: %s\n", m->uri ? m->uri : "");
-	fsd_buf_printf(out, "mountpoint: %s\n",
-		       m->mountpoint ? m->mountpoint : "");
-	fsd_buf_printf(out, "pid: %ld\n", (long)getpid());
-	fsd_buf_printf(out, "mounted_at: %lld\n", (long long)m->mounted_at);
-	fsd_buf_printf(out, "readonly: %d\n", m->opts.readonly);
-	if (m->driver->status)
-		m->driver->status(m, out);
-}
-
-static int ctl_command(struct fsd_mount *m, const char *cmd,
-		       struct fsd_buf *out, struct mixfs_err *err)
-{
-	if (!strcmp(cmd, "status")) {
-		ctl_status(m, out);
-		return 0;
-	}
-	if (!strcmp(cmd, "help")) {
-		fsd_buf_printf(out, "commands: status, help%s\n",
-			       m->driver->ctl ? ", and the driver's" : "");
-		return 0;
-	}
-	if (m->driver->ctl)
-		return m->driver->ctl(m, cmd, out, err);
-	return mixfs_err_set(err, -EINVAL, "unknown command '%s'", cmd);
-}
-
-static void ctl_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	struct fuse_entry_param e;
-
-	memset(&e, 0, sizeof(e));
-	if (parent == CTL_DIR && !strcmp(name, "ctl"))
-		e.ino = CTL_FILE;
-	else if (parent == FUSE_ROOT_ID && !strcmp(name, FSD_CTL_NAME))
-		e.ino = CTL_DIR;
-	else {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	ctl_stat(e.ino, &e.attr);
-	e.attr_timeout = 1.0;
-	e.entry_timeout = 1.0;
-	e.generation = 1;
-	fuse_reply_entry(req, &e);
-}
-
-static void fsd_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	struct fsd_mount *m = mount_of(req);
-
-	if (is_ctl(parent) ||
-	    (parent == FUSE_ROOT_ID && !strcmp(name, FSD_CTL_NAME)))
-		ctl_lookup(req, parent, name);
-	else
-		m->driver->ll->lookup(req, parent, name);
-}
-
-static void fsd_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
-{
-	struct fsd_mount *m = mount_of(req);
-
-	if (is_ctl(ino) || !m->driver->ll->forget)
-		fuse_reply_none(req);
-	else
-		m->driver->ll->forget(req, ino, nlookup);
-}
-
-static void fsd_forget_multi(fuse_req_t req, size_t count,
-			     struct fuse_forget_data *forgets)
-{
-	struct fsd_mount *m = mount_of(req);
-	size_t i, n = 0;
-
-	/* Drop control inodes from the batch in place; the driver sees the
-	 * rest as one batch, as the kernel sent it. */
-	for (i = 0; i < count; i++)
-		if (!is_ctl(forgets[i].ino))
-			forgets[n++] = forgets[i];
-	if (m->driver->ll->forget_multi)
-		m->driver->ll->forget_multi(req, n, forgets);
-	else
-		fuse_reply_none(req);
-}
-
-static void fsd_getattr(fuse_req_t req, fuse_ino_t ino,
-			struct fuse_file_info *fi)
-{
-	struct fsd_mount *m = mount_of(req);
-	struct stat st;
-
-	if (!is_ctl(ino)) {
-		m->driver->ll->getattr(req, ino, fi);
-		return;
-	}
-	ctl_stat(ino, &st);
-	fuse_reply_attr(req, &st, 1.0);
-}
-
-static void fsd_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
-			int to_set, struct fuse_file_info *fi)
-{
-	struct fsd_mount *m = mount_of(req);
-	struct stat st;
-
-	if (!is_ctl(ino)) {
-		m->driver->ll->setattr(req, ino, attr, to_set, fi);
-		return;
-	}
-	/* `echo cmd > ctl` truncates first: accept a truncation to 0. */
-	if (ino != CTL_FILE || (to_set & ~FUSE_SET_ATTR_SIZE) ||
-	    attr->st_size != 0) {
-		fuse_reply_err(req, EPERM);
-		return;
-	}
-	ctl_stat(ino, &st);
-	fuse_reply_attr(req, &st, 1.0);
-}
-
-static void fsd_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct fsd_mount *m = mount_of(req);
-	struct ctl_handle *h;
-
-	if (!is_ctl(ino)) {
-		m->driver->ll->open(req, ino, fi);
-		return;
-	}
-	if (ino != CTL_FILE) {
-		fuse_reply_err(req, EISDIR);
-		return;
-	}
-	h = calloc(1, sizeof(*h));
-	if (!h) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	pthread_mutex_init(&h->lock, NULL);
-	ctl_status(m, &h->answer);
-	fi->fh = (uintptr_t)h;
-	fi->direct_io = 1;	/* size 0 in stat must not stop reads */
-	fi->nonseekable = 0;
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		fsd_buf_release(&h->answer);
-		free(h);
-	}
-}
-
-static void fsd_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		     struct fuse_file_info *fi)
-{
-	struct fsd_mount *m = mount_of(req);
-	struct ctl_handle *h;
-
-	if (!is_ctl(ino)) {
-		m->driver->ll->read(req, ino, size, off, fi);
-		return;
-	}
-	h = (struct ctl_handle *)(uintptr_t)fi->fh;
-	pthread_mutex_lock(&h->lock);
-	if (off < 0 || (size_t)off >= h->answer.len)
-		fuse_reply_buf(req, NULL, 0);
-	else
-		fuse_reply_buf(req, h->answer.data + off,
-			       size < h->answer.len - (size_t)off ?
-			       size : h->answer.len - (size_t)off);
-	pthread_mutex_unlock(&h->lock);
-}
-
-static void fsd_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
-		      size_t size, off_t off, struct fuse_file_info *fi)
-{
-	struct fsd_mount *m = mount_of(req);
-	struct mixfs_err err = { 0 };
-	struct ctl_handle *h;
-	char cmd[512];
-	size_t n = size;
-	int ret;
-
-	(void)off;
-	if (!is_ctl(ino)) {
-		m->driver->ll->write(req, ino, buf, size, off, fi);
-		return;
-	}
-	h = (struct ctl_handle *)(uintptr_t)fi->fh;
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		n--;
-	if (n >= sizeof(cmd)) {
-		fuse_reply_err(req, E2BIG);
-		return;
-	}
-	memcpy(cmd, buf, n);
-	cmd[n] = '\0';
-	pthread_mutex_lock(&h->lock);
-	h->answer.len = 0;
-	ret = ctl_command(m, cmd, &h->answer, &err);
-	if (ret < 0) {
-		h->answer.len = 0;
-		fsd_buf_printf(&h->answer, "error: %s\n",
-			       mixfs_err_msg(&err, ret));
-	}
-	pthread_mutex_unlock(&h->lock);
-	if (ret < 0)
-		fuse_reply_err(req, -ret);
-	else
-		fuse_reply_write(req, size);
-}
-
-static void fsd_release(fuse_req_t req, fuse_ino_t ino,
-			struct fuse_file_info *fi)
-{
-	struct fsd_mount *m = mount_of(req);
-	struct ctl_handle *h;
-
-	if (!is_ctl(ino)) {
-		m->driver->ll->release(req, ino, fi);
-		return;
-	}
-	h = (struct ctl_handle *)(uintptr_t)fi->fh;
-	if (h) {
-		pthread_mutex_destroy(&h->lock);
-		fsd_buf_release(&h->answer);
-		free(h);
-	}
-	fuse_reply_err(req, 0);
-}
-
-static void fsd_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct fsd_mount *m = mount_of(req);
-
-	if (!is_ctl(ino) && m->driver->ll->flush)
-		m->driver->ll->flush(req, ino, fi);
-	else
-		fuse_reply_err(req, is_ctl(ino) ? 0 : ENOSYS);
-}
-
-static void fsd_opendir(fuse_req_t req, fuse_ino_t ino,
-			struct fuse_file_info *fi)
-{
-	struct fsd_mount *m = mount_of(req);
-
-	if (!is_ctl(ino)) {
-		m->driver->ll->opendir(req, ino, fi);
-		return;
-	}
-	if (ino != CTL_DIR) {
-		fuse_reply_err(req, ENOTDIR);
-		return;
-	}
-	fi->fh = 0;
-	fuse_reply_open(req, fi);
-}
-
-/* The control directory lists ".", ".." and "ctl". */
-static void ctl_readdir(fuse_req_t req, size_t size, off_t off, bool plus)
-{
-	static const struct { const char *name; fuse_ino_t ino; } ents[] = {
-		{ ".", CTL_DIR }, { "..", FUSE_ROOT_ID }, { "ctl", CTL_FILE },
-	};
-	char *buf = malloc(size);
-	size_t used = 0;
-	off_t i;
-
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	for (i = off; i < (off_t)(sizeof(ents) / sizeof(ents[0])); i++) {
-		struct fuse_entry_param e;
-		size_t n;
-
-		memset(&e, 0, sizeof(e));
-		e.ino = ents[i].ino;
-		ctl_stat(e.ino == FUSE_ROOT_ID ? CTL_DIR : e.ino, &e.attr);
-		e.attr.st_ino = e.ino;
-		if (plus && i >= 2) {
-			e.attr_timeout = e.entry_timeout = 1.0;
-			n = fuse_add_direntry_plus(req, buf + used, size - used,
-						   ents[i].name, &e, i + 1);
-		} else if (plus) {
-			/* "." and ".." carry no lookup reference. */
-			e.ino = 0;
-			e.attr.st_ino = ents[i].ino;
-			n = fuse_add_direntry_plus(req, buf + used, size - used,
-						   ents[i].name, &e, i + 1);
-		} else {
-			n = fuse_add_direntry(req, buf + used, size - used,
-					      ents[i].name, &e.attr, i + 1);
-		}
-		if (n > size - used)
-			break;
-		used += n;
-	}
-	fuse_reply_buf(req, buf, used);
-	free(buf);
-}
-
-static void fsd_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
-			off_t off, struct fuse_file_info *fi)
-{
-	struct fsd_mount *m = mount_of(req);
-
-	if (is_ctl(ino))
-		ctl_readdir(req, size, off, false);
-	else
-		m->driver->ll->readdir(req, ino, size, off, fi);
-}
-
-static void fsd_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
-			    off_t off, struct fuse_file_info *fi)
-{
-	struct fsd_mount *m = mount_of(req);
-
-	if (is_ctl(ino))
-		ctl_readdir(req, size, off, true);
-	else
-		m->driver->ll->readdirplus(req, ino, size, off, fi);
-}
-
-static void fsd_releasedir(fuse_req_t req, fuse_ino_t ino,
-			   struct fuse_file_info *fi)
-{
-	struct fsd_mount *m = mount_of(req);
-
-	if (!is_ctl(ino) && m->driver->ll->releasedir)
-		m->driver->ll->releasedir(req, ino, fi);
-	else
-		fuse_reply_err(req, 0);
-}
-
-static void fsd_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-			 size_t size)
-{
-	struct fsd_mount *m = mount_of(req);
-
-	if (!is_ctl(ino) && m->driver->ll->getxattr)
-		m->driver->ll->getxattr(req, ino, name, size);
-	else
-		fuse_reply_err(req, is_ctl(ino) ? ENODATA : ENOSYS);
-}
-
-static void fsd_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
-{
-	struct fsd_mount *m = mount_of(req);
-
-	if (!is_ctl(ino) && m->driver->ll->listxattr)
-		m->driver->ll->listxattr(req, ino, size);
-	else if (is_ctl(ino) && size == 0)
-		fuse_reply_xattr(req, 0);
-	else if (is_ctl(ino))
-		fuse_reply_buf(req, NULL, 0);
-	else
-		fuse_reply_err(req, ENOSYS);
-}
-
 /* --- session ------------------------------------------------------------ */
-
-static struct fsd_mount *mount_of(fuse_req_t req)
-{
-	return fuse_req_userdata(req);
-}
-
-/* The driver's table with the control-directory entries wrapped. Entries
- * the driver leaves NULL stay NULL where the wrapper would only forward. */
-static void build_ops(struct fuse_lowlevel_ops *ll,
-		      const struct fuse_lowlevel_ops *drv)
-{
-	*ll = *drv;
-	ll->lookup = fsd_lookup;
-	ll->forget = fsd_forget;
-	ll->forget_multi = fsd_forget_multi;
-	ll->getattr = fsd_getattr;
-	ll->setattr = fsd_setattr;
-	ll->open = fsd_open;
-	ll->read = fsd_read;
-	ll->write = fsd_write;
-	ll->release = fsd_release;
-	ll->flush = fsd_flush;
-	ll->opendir = fsd_opendir;
-	ll->readdir = fsd_readdir;
-	if (drv->readdirplus)
-		ll->readdirplus = fsd_readdirplus;
-	ll->releasedir = fsd_releasedir;
-	ll->getxattr = fsd_getxattr;
-	ll->listxattr = fsd_listxattr;
-	/* write_buf would bypass fsd_write for the control file. */
-	ll->write_buf = NULL;
-}
 
 static int check_mountpoint(const char *mp, bool nonempty,
 			    struct mixfs_err *err)
@@ -615,7 +205,7 @@ int fsd_serve(struct fsd_mount *m, const char *mountpoint, int ready_fd,
 
 	m->mounted_at = time(NULL);
 	m->mountpoint = mountpoint;
-	build_ops(&m->ll, m->driver->ll);
+	fsd_ctl_build_ops(&m->ll, m->driver->ll);
 
 	ret = check_mountpoint(mountpoint, m->opts.nonempty, err);
 	if (ret)
@@ -660,6 +250,9 @@ int fsd_serve(struct fsd_mount *m, const char *mountpoint, int ready_fd,
 				    mountpoint);
 		goto out_signals;
 	}
+	ret = fsd_events_mounted(m, err);
+	if (ret)
+		goto out_unmount;
 	if (ready_fd >= 0) {
 		ssize_t w = write(ready_fd, "0", 1);
 
@@ -670,6 +263,7 @@ int fsd_serve(struct fsd_mount *m, const char *mountpoint, int ready_fd,
 	cfg = fuse_loop_cfg_create();
 	if (!cfg) {
 		ret = mixfs_err_set(err, -ENOMEM, "out of memory");
+		fsd_events_unmounted(m);
 		goto out_unmount;
 	}
 	fuse_loop_cfg_set_clone_fd(cfg, 0);
@@ -681,6 +275,7 @@ int fsd_serve(struct fsd_mount *m, const char *mountpoint, int ready_fd,
 		mixfs_err_set(err, ret, "FUSE session loop failed: %s",
 			      strerror(-ret));
 	fuse_loop_cfg_destroy(cfg);
+	fsd_events_unmounted(m);
 out_unmount:
 	fuse_session_unmount(m->se);
 out_signals:

@@ -21,7 +21,14 @@
  *   .mixfs/ctl     write a command, read back the answer on the same open
  *                  file; a fresh open reads the `status` answer. A bad
  *                  command fails the write (-EINVAL, ...) and the reason is
- *                  what reading returns afterwards.
+ *                  what reading returns afterwards. Commands: status, help,
+ *                  the events library's (threshold ..., events status) and
+ *                  the driver's.
+ *   .mixfs/events  (when the driver opened events) JSON lines of events
+ *                  emitted after the open; a read returns what came since
+ *                  the last one (0 bytes, or EAGAIN with O_NONBLOCK, when
+ *                  nothing did), poll() wakes on new ones.
+ *   .mixfs/socket  the path of the Unix-socket event feed, and a newline.
  */
 #ifndef MIXFS_FUSE_FSD_H
 #define MIXFS_FUSE_FSD_H
@@ -35,6 +42,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "events/events.h"
 #include "util/err.h"
 
 #define FSD_CTL_INO_BASE	(UINT64_C(0xffffffffffff0000))
@@ -58,6 +66,9 @@ struct fsd_opts {
 	bool nonempty;		/* allow a non-empty mount point */
 	bool debug;		/* libfuse request tracing */
 	unsigned max_threads;	/* max_threads=N (default 8) */
+	/* Events options: space_low=, space_ok=, inodes_low=, inodes_ok=,
+	 * errors=, events_keep=, events_ring=, events_socket= (events.h). */
+	struct evt_opts ev;
 	/* Driver options "key=value" or "key", in the order given. */
 	char **drv;
 	size_t ndrv;
@@ -134,7 +145,33 @@ struct fsd_mount {
 	 * driver's with the control-directory entries wrapped). */
 	struct fuse_lowlevel_ops ll;
 	time_t mounted_at;
+	/* Events, when the driver opened them with fsd_events_open(). */
+	struct evt *events;
+	struct evt_feed *feed;
+	char socket[108];
 };
+
+/* --- Helper: events ----------------------------------------------------- */
+
+/*
+ * Open the events of @m for a filesystem with @uuid, kept in @store (may be
+ * NULL: memory only) with the options the layer parsed (m->opts.ev). A
+ * driver calls this from its open; fsd_serve() then starts the socket feed,
+ * serves .mixfs/events and emits mounted/unmounted. The driver reports
+ * space, store calls and I/O errors through m->events (events.h) and calls
+ * fsd_events_close() from its close, before closing @store.
+ */
+int fsd_events_open(struct fsd_mount *m, const unsigned char uuid[16],
+		    struct evt_store *store, struct mixfs_err *err);
+void fsd_events_close(struct fsd_mount *m);
+
+/*
+ * Carry out an I/O error: emit io_error and do what errors= asks (remount
+ * read-only: sets m->opts.readonly and emits remounted_ro; unmount: ends
+ * the session). Returns the action taken.
+ */
+enum evt_errors fsd_io_error(struct fsd_mount *m, const char *op,
+			     uint64_t ino, int rc);
 
 /*
  * Mount @m (already opened by its driver) at @mountpoint and serve requests

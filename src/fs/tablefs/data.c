@@ -127,7 +127,7 @@ ssize_t tfs_write(struct tfs *fs, uint64_t ino, uint64_t off,
 	uint64_t end;
 	int ret;
 
-	if (fs->readonly)
+	if (tfs_is_readonly(fs))
 		return -EROFS;
 	if (off > OBJSTORE_MAX_SIZE || len > OBJSTORE_MAX_SIZE - off)
 		return -EFBIG;
@@ -194,7 +194,7 @@ int tfs_setattr(struct tfs *fs, uint64_t ino, const struct stat *attr,
 	struct tfs_inode in;
 	int ret;
 
-	if (fs->readonly)
+	if (tfs_is_readonly(fs))
 		return -EROFS;
 	pthread_mutex_lock(&fs->lock);
 	ret = tfs_txn_begin(fs, &t);
@@ -296,7 +296,7 @@ int tfs_fallocate(struct tfs *fs, uint64_t ino, int mode, uint64_t off,
 	uint64_t end;
 	int ret;
 
-	if (fs->readonly)
+	if (tfs_is_readonly(fs))
 		return -EROFS;
 	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
 		return -EOPNOTSUPP;
@@ -401,7 +401,7 @@ int tfs_setxattr(struct tfs *fs, uint64_t ino, const char *name,
 
 	if (ret)
 		return ret;
-	if (fs->readonly)
+	if (tfs_is_readonly(fs))
 		return -EROFS;
 	if (len > TFS_XATTR_SIZE_MAX)
 		return -E2BIG;
@@ -531,7 +531,7 @@ int tfs_removexattr(struct tfs *fs, uint64_t ino, const char *name)
 
 	if (ret)
 		return ret == -EOPNOTSUPP ? -ENODATA : ret;
-	if (fs->readonly)
+	if (tfs_is_readonly(fs))
 		return -EROFS;
 	pthread_mutex_lock(&fs->lock);
 	ret = tfs_txn_begin(fs, &t);

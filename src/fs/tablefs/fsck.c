@@ -175,6 +175,8 @@ static void check_objects(struct fsck *c)
 			struct mixfs_err err = { 0 };
 			uint64_t off = 0;
 
+			if (ids[i] == TFS_EVENTS_OBJ)
+				continue;	/* the event log */
 			if (!t || !(t->r.flags & TFS_I_OBJECT)) {
 				problem(c, "object %llu belongs to no inode",
 					(unsigned long long)ids[i]);

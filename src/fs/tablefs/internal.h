@@ -68,6 +68,17 @@ struct tfs_txn {
 	rocksdb_writebatch_wi_t *wb;
 };
 
+/* Object holding the event log (never an inode number: those stay below
+ * FSD_CTL_INO_BASE). */
+#define TFS_EVENTS_OBJ	(UINT64_MAX - 1)
+
+/* Changes refused: opened read-only, or remounted read-only after an I/O
+ * error (errors=remount-ro). */
+static inline bool tfs_is_readonly(const struct tfs *fs)
+{
+	return fs->readonly || fs->mount.opts.readonly;
+}
+
 uint64_t tfs_get_be64(const unsigned char *p);
 size_t tfs_key_ino(unsigned char *key, char kind, uint64_t ino);
 size_t tfs_key_xattr(unsigned char *key, uint64_t ino, const char *name);

@@ -461,7 +461,7 @@ static int create_node(struct tfs *fs, uint64_t parent, const char *name,
 	struct dir d;
 	int ret;
 
-	if (fs->readonly)
+	if (tfs_is_readonly(fs))
 		return -EROFS;
 	ret = dir_name_check(name, strlen(name), 0, NULL);
 	if (ret)
@@ -583,7 +583,7 @@ int tfs_link(struct tfs *fs, uint64_t ino, uint64_t newparent,
 	struct dir d;
 	int ret;
 
-	if (fs->readonly)
+	if (tfs_is_readonly(fs))
 		return -EROFS;
 	ret = dir_name_check(newname, strlen(newname), 0, NULL);
 	if (ret)
@@ -688,7 +688,7 @@ static int remove_entry(struct tfs *fs, uint64_t parent, const char *name,
 	bool free_data = false;
 	int ret;
 
-	if (fs->readonly)
+	if (tfs_is_readonly(fs))
 		return -EROFS;
 	if (strlen(name) > DIR_NAME_MAX)
 		return -ENAMETOOLONG;
@@ -803,7 +803,7 @@ int tfs_rename(struct tfs *fs, uint64_t parent, const char *name,
 	size_t nlen = strlen(name), nnlen = strlen(newname);
 	int ret;
 
-	if (fs->readonly)
+	if (tfs_is_readonly(fs))
 		return -EROFS;
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
 		return -EINVAL;
@@ -1040,7 +1040,7 @@ int tfs_fsync(struct tfs *fs, uint64_t ino, bool datasync)
 
 	(void)ino;
 	(void)datasync;
-	if (fs->readonly)
+	if (tfs_is_readonly(fs))
 		return 0;
 	if (fs->data != fs->meta)
 		ret = objstore_sync(fs->data, NULL);
@@ -1056,22 +1056,24 @@ void tfs_ref(struct tfs *fs, uint64_t ino)
 	fsd_itable_ref(&fs->refs, ino, 1);
 }
 
-void tfs_forget(struct tfs *fs, uint64_t ino, uint64_t n)
+bool tfs_forget(struct tfs *fs, uint64_t ino, uint64_t n)
 {
 	unsigned char key[9];
 	struct tfs_txn t;
+	bool freed = false;
 	char *v;
 	size_t vlen;
 
-	if (fsd_itable_unref(&fs->refs, ino, n) || fs->readonly)
-		return;
+	if (fsd_itable_unref(&fs->refs, ino, n) || tfs_is_readonly(fs))
+		return false;
 	tfs_txn_begin_read(fs, &t);
 	if (tfs_txn_get(&t, key, tfs_key_ino(key, TFS_K_ORPHAN, ino), &v,
 			&vlen))
-		return;
+		return false;
 	rocksdb_free(v);
 	pthread_mutex_lock(&fs->lock);
 	if (!fsd_itable_count(&fs->refs, ino))
-		free_inode(fs, ino);
+		freed = free_inode(fs, ino) == 0;
 	pthread_mutex_unlock(&fs->lock);
+	return freed;
 }

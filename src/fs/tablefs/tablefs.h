@@ -68,7 +68,7 @@ struct tfs {
 	pthread_mutex_t lock;		/* serialises every change */
 	uint64_t next_ino;		/* under lock */
 	struct fsd_itable refs;		/* kernel lookup counts */
-	uint64_t nfiles;		/* inode count, under lock */
+	struct evt_store *evstore;	/* event log in meta, when mounted */
 };
 
 /* Owner and group for new inodes (the caller of the request). */
@@ -152,9 +152,10 @@ ssize_t tfs_listxattr(struct tfs *fs, uint64_t ino, char *buf, size_t size);
 int tfs_removexattr(struct tfs *fs, uint64_t ino, const char *name);
 
 /* Kernel lookup references: add on every entry reply, drop on forget.
- * Dropping the last reference of an unlinked inode frees it. */
+ * Dropping the last reference of an unlinked inode frees it (forget then
+ * returns true). */
 void tfs_ref(struct tfs *fs, uint64_t ino);
-void tfs_forget(struct tfs *fs, uint64_t ino, uint64_t n);
+bool tfs_forget(struct tfs *fs, uint64_t ino, uint64_t n);
 
 /* Check every invariant of the filesystem at @uri (not mounted); one line
  * per problem into @out. Returns the number of problems, or -errno. */

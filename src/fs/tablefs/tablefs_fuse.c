@@ -28,6 +28,46 @@ static struct tfs *fs_of(fuse_req_t req)
 	return container_of(m, struct tfs, mount);
 }
 
+/*
+ * After a change of space or inode count: let the threshold watches see
+ * the new figures. One statfs of the store (counters in memory, or one
+ * statvfs of the host when no capacity was set).
+ */
+static void space_changed(struct tfs *fs)
+{
+	struct statvfs sv;
+
+	if (!fs->mount.events || tfs_statfs(fs, &sv))
+		return;
+	evt_check_space(fs->mount.events, (uint64_t)sv.f_bfree * sv.f_frsize,
+			(uint64_t)sv.f_blocks * sv.f_frsize);
+	evt_check_inodes(fs->mount.events, sv.f_ffree, sv.f_files);
+}
+
+/*
+ * What an error from the store means beyond the reply: a checksum failure
+ * is reported as such; a failed store call counts towards store
+ * availability and, as an I/O error, goes to the errors= policy. Returns
+ * @ret for the reply.
+ */
+static int store_result(struct tfs *fs, int ret, const char *op,
+			uint64_t ino)
+{
+	struct evt *ev = fs->mount.events;
+	char num[24];
+
+	if (!ev)
+		return ret;
+	evt_store_report(ev, ret, op);
+	if (ret == -EBADMSG) {
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)ino);
+		evt_emit(ev, EVT_CHECKSUM_ERROR, "op", op, "ino", num, NULL);
+	} else if (ret == -EIO) {
+		fsd_io_error(&fs->mount, op, ino, ret);
+	}
+	return ret;
+}
+
 static void cred_of(fuse_req_t req, struct tfs_cred *c)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
@@ -54,6 +94,15 @@ static void reply_entry(fuse_req_t req, struct tfs *fs, int ret,
 	tfs_ref(fs, e.ino);
 	if (fuse_reply_entry(req, &e))
 		tfs_forget(fs, e.ino, 1);
+}
+
+/* reply_entry() for calls that made a new inode or name. */
+static void reply_new_entry(fuse_req_t req, struct tfs *fs, int ret,
+			    const struct stat *st)
+{
+	reply_entry(req, fs, ret, st);
+	if (!ret)
+		space_changed(fs);
 }
 
 static void tfs_ll_init(void *userdata, struct fuse_conn_info *conn)
@@ -86,8 +135,11 @@ static void tfs_ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void tfs_ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	tfs_forget(fs_of(req), ino, nlookup);
+	struct tfs *fs = fs_of(req);
+
 	fuse_reply_none(req);
+	if (tfs_forget(fs, ino, nlookup))
+		space_changed(fs);
 }
 
 static void tfs_ll_forget_multi(fuse_req_t req, size_t count,
@@ -95,9 +147,13 @@ static void tfs_ll_forget_multi(fuse_req_t req, size_t count,
 {
 	struct tfs *fs = fs_of(req);
 
+	bool freed = false;
+
 	for (size_t i = 0; i < count; i++)
-		tfs_forget(fs, forgets[i].ino, forgets[i].nlookup);
+		freed |= tfs_forget(fs, forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
+	if (freed)
+		space_changed(fs);
 }
 
 static void tfs_ll_getattr(fuse_req_t req, fuse_ino_t ino,
@@ -116,14 +172,17 @@ static void tfs_ll_getattr(fuse_req_t req, fuse_ino_t ino,
 static void tfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			   int to_set, struct fuse_file_info *fi)
 {
+	struct tfs *fs = fs_of(req);
 	struct stat st;
-	int ret = tfs_setattr(fs_of(req), ino, attr, to_set, &st);
+	int ret = tfs_setattr(fs, ino, attr, to_set, &st);
 
 	(void)fi;
 	if (ret)
-		fuse_reply_err(req, -ret);
+		fuse_reply_err(req, -store_result(fs, ret, "setattr", ino));
 	else
 		fuse_reply_attr(req, &st, TFS_TIMEOUT);
+	if (!ret && (to_set & FUSE_SET_ATTR_SIZE))
+		space_changed(fs);
 }
 
 static void tfs_ll_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -145,8 +204,8 @@ static void tfs_ll_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct stat st;
 
 	cred_of(req, &c);
-	reply_entry(req, fs, tfs_mknod(fs, parent, name, mode, rdev, &c, &st),
-		    &st);
+	reply_new_entry(req, fs,
+			tfs_mknod(fs, parent, name, mode, rdev, &c, &st), &st);
 }
 
 static void tfs_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -157,7 +216,8 @@ static void tfs_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct stat st;
 
 	cred_of(req, &c);
-	reply_entry(req, fs, tfs_mkdir(fs, parent, name, mode, &c, &st), &st);
+	reply_new_entry(req, fs, tfs_mkdir(fs, parent, name, mode, &c, &st),
+			&st);
 }
 
 static void tfs_ll_symlink(fuse_req_t req, const char *link,
@@ -168,8 +228,8 @@ static void tfs_ll_symlink(fuse_req_t req, const char *link,
 	struct stat st;
 
 	cred_of(req, &c);
-	reply_entry(req, fs, tfs_symlink(fs, parent, name, link, &c, &st),
-		    &st);
+	reply_new_entry(req, fs, tfs_symlink(fs, parent, name, link, &c, &st),
+			&st);
 }
 
 static void tfs_ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
@@ -183,20 +243,34 @@ static void tfs_ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 
 static void tfs_ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -tfs_unlink(fs_of(req), parent, name));
+	struct tfs *fs = fs_of(req);
+	int ret = tfs_unlink(fs, parent, name);
+
+	fuse_reply_err(req, -ret);
+	if (!ret)
+		space_changed(fs);
 }
 
 static void tfs_ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -tfs_rmdir(fs_of(req), parent, name));
+	struct tfs *fs = fs_of(req);
+	int ret = tfs_rmdir(fs, parent, name);
+
+	fuse_reply_err(req, -ret);
+	if (!ret)
+		space_changed(fs);
 }
 
 static void tfs_ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			  fuse_ino_t newparent, const char *newname,
 			  unsigned int flags)
 {
-	fuse_reply_err(req, -tfs_rename(fs_of(req), parent, name, newparent,
-					newname, flags));
+	struct tfs *fs = fs_of(req);
+	int ret = tfs_rename(fs, parent, name, newparent, newname, flags);
+
+	fuse_reply_err(req, -ret);
+	if (!ret)
+		space_changed(fs);
 }
 
 static void tfs_ll_open(fuse_req_t req, fuse_ino_t ino,
@@ -254,6 +328,7 @@ static void tfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	tfs_ref(fs, e.ino);
 	if (fuse_reply_create(req, &e, fi))
 		tfs_forget(fs, e.ino, 1);
+	space_changed(fs);
 }
 
 static void tfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size,
@@ -269,7 +344,8 @@ static void tfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	}
 	n = tfs_read(fs_of(req), ino, (uint64_t)off, buf, size);
 	if (n < 0)
-		fuse_reply_err(req, (int)-n);
+		fuse_reply_err(req, -store_result(fs_of(req), (int)n, "read",
+						  ino));
 	else
 		fuse_reply_buf(req, buf, (size_t)n);
 	free(buf);
@@ -278,13 +354,16 @@ static void tfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 static void tfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			 size_t size, off_t off, struct fuse_file_info *fi)
 {
-	ssize_t n = tfs_write(fs_of(req), ino, (uint64_t)off, buf, size);
+	struct tfs *fs = fs_of(req);
+	ssize_t n = tfs_write(fs, ino, (uint64_t)off, buf, size);
 
 	(void)fi;
-	if (n < 0)
-		fuse_reply_err(req, (int)-n);
-	else
-		fuse_reply_write(req, (size_t)n);
+	if (n < 0) {
+		fuse_reply_err(req, -store_result(fs, (int)n, "write", ino));
+		return;
+	}
+	fuse_reply_write(req, (size_t)n);
+	space_changed(fs);
 }
 
 static void tfs_ll_flush(fuse_req_t req, fuse_ino_t ino,
@@ -306,8 +385,11 @@ static void tfs_ll_release(fuse_req_t req, fuse_ino_t ino,
 static void tfs_ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 			 struct fuse_file_info *fi)
 {
+	struct tfs *fs = fs_of(req);
+
 	(void)fi;
-	fuse_reply_err(req, -tfs_fsync(fs_of(req), ino, datasync));
+	fuse_reply_err(req, -store_result(fs, tfs_fsync(fs, ino, datasync),
+					  "fsync", ino));
 }
 
 static void tfs_ll_opendir(fuse_req_t req, fuse_ino_t ino,
@@ -518,9 +600,13 @@ static void tfs_ll_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	fuse_reply_err(req, -tfs_fallocate(fs_of(req), ino, mode,
-					   (uint64_t)offset,
-					   (uint64_t)length));
+	struct tfs *fs = fs_of(req);
+	int ret = tfs_fallocate(fs, ino, mode, (uint64_t)offset,
+				(uint64_t)length);
+
+	fuse_reply_err(req, -store_result(fs, ret, "fallocate", ino));
+	if (!ret)
+		space_changed(fs);
 }
 
 static void tfs_ll_lseek(fuse_req_t req, fuse_ino_t ino, off_t off,
@@ -649,13 +735,33 @@ static int drv_open(const char *uri, const struct fsd_opts *o,
 	ret = tfs_open(uri, data, o->readonly, &fs, err);
 	if (ret)
 		return ret;
+	fs->mount.opts = *o;
+	if (!o->readonly) {
+		/* The event log lives in the metadata store, so its sequence
+		 * numbers continue across mounts. */
+		ret = evt_store_objstore_open(fs->meta, TFS_EVENTS_OBJ, true,
+					      &fs->evstore, err);
+		if (!ret)
+			ret = fsd_events_open(&fs->mount, fs->uuid,
+					      fs->evstore, err);
+		if (ret) {
+			evt_store_close(fs->evstore);
+			tfs_close(fs);
+			return ret;
+		}
+	}
 	*out = &fs->mount;
 	return 0;
 }
 
 static void drv_close(struct fsd_mount *m)
 {
-	tfs_close(container_of(m, struct tfs, mount));
+	struct tfs *fs = container_of(m, struct tfs, mount);
+
+	fsd_events_close(m);
+	evt_store_close(fs->evstore);
+	fs->evstore = NULL;
+	tfs_close(fs);
 }
 
 static void drv_status(struct fsd_mount *m, struct fsd_buf *out)
