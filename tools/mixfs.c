@@ -203,7 +203,20 @@ static int serve(const char *uri, const char *driver, struct fsd_opts *o,
 	return ret ? 1 : 0;
 }
 
+static int do_mount(int argc, char **argv, struct fsd_opts *o);
+
+/* The options live as long as the command (a usage error exits from
+ * inside do_mount with them still reachable). */
 static int cmd_mount(int argc, char **argv)
+{
+	static struct fsd_opts o;
+	int ret = do_mount(argc, argv, &o);
+
+	fsd_opts_release(&o);
+	return ret;
+}
+
+static int do_mount(int argc, char **argv, struct fsd_opts *o)
 {
 	static const struct option opts[] = {
 		{ "store", required_argument, NULL, 's' },
@@ -212,7 +225,6 @@ static int cmd_mount(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	struct fsd_opts o = { 0 };
 	struct mixfs_err err = { 0 };
 	const char *store = NULL, *driver = NULL;
 	char uri[PATH_MAX + 16], mp[PATH_MAX], msg[300];
@@ -224,7 +236,7 @@ static int cmd_mount(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+o:s:d:fh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
-			if (fsd_opts_parse(&o, optarg, &err))
+			if (fsd_opts_parse(o, optarg, &err))
 				die_usage(mount_usage, "%s", err.msg);
 			break;
 		case 's': store = optarg; break;
@@ -234,7 +246,7 @@ static int cmd_mount(int argc, char **argv)
 		default: die_usage(mount_usage, "bad option");
 		}
 	}
-	fsd_opts_parse(&o, NULL, NULL);	/* defaults */
+	fsd_opts_parse(o, NULL, NULL);	/* defaults */
 	if (optind != argc - 1)
 		die_usage(mount_usage, "want exactly one MOUNTPOINT");
 	if (!realpath(argv[optind], mp)) {
@@ -267,7 +279,7 @@ static int cmd_mount(int argc, char **argv)
 		store = uri;
 	}
 	if (fg)
-		return serve(store, driver, &o, mp, -1);
+		return serve(store, driver, o, mp, -1);
 
 	/* Fork before opening anything: RocksDB's threads do not survive a
 	 * fork. The child reports "0" once mounted, or "1 message". */
@@ -294,7 +306,7 @@ static int cmd_mount(int argc, char **argv)
 		}
 		if (chdir("/") < 0)
 			_exit(1);
-		_exit(serve(store, driver, &o, mp, pfd[1]));
+		_exit(serve(store, driver, o, mp, pfd[1]));
 	}
 	close(pfd[1]);
 	n = read(pfd[0], msg, sizeof(msg) - 1);

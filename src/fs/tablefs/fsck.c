@@ -90,7 +90,7 @@ static int inode_cb(void *arg, const void *key, size_t klen, const void *val,
 	memset(fi, 0, sizeof(*fi));
 	fi->ino = tfs_get_be64(key + 1);
 	if (vlen < sizeof(fi->r) ||
-	    ((const struct tfs_irec *)val)->version != 1) {
+	    *(const uint8_t *)val != 1 /* version, first byte */) {
 		problem(c, "inode %llu: record of %zu bytes is corrupt",
 			(unsigned long long)fi->ino, vlen);
 		return 0;

@@ -240,7 +240,7 @@ int tfs_inode_get(struct tfs_txn *t, uint64_t ino, struct tfs_inode *in)
 			  &vlen);
 	if (ret)
 		return ret;
-	if (vlen < sizeof(in->r) || ((struct tfs_irec *)v)->version != 1) {
+	if (vlen < sizeof(in->r) || *(const uint8_t *)v != 1 /* version, first byte */) {
 		rocksdb_free(v);
 		return -EUCLEAN;
 	}
