@@ -149,19 +149,6 @@ void fsd_opts_release(struct fsd_opts *o)
 	o->ndrv = 0;
 }
 
-const char *fsd_opts_get(const struct fsd_opts *o, const char *key)
-{
-	size_t i, n = strlen(key);
-
-	for (i = 0; i < o->ndrv; i++) {
-		const char *d = o->drv[i];
-
-		if (!strncmp(d, key, n) && (d[n] == '=' || d[n] == '\0'))
-			return d[n] == '=' ? d + n + 1 : d + n;
-	}
-	return NULL;
-}
-
 /* --- session ------------------------------------------------------------ */
 
 static int check_mountpoint(const char *mp, bool nonempty,

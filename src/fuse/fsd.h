@@ -81,8 +81,6 @@ struct fsd_opts {
  */
 int fsd_opts_parse(struct fsd_opts *o, const char *text, struct mixfs_err *err);
 void fsd_opts_release(struct fsd_opts *o);
-/* Find driver option @key: returns its value ("" for a bare key) or NULL. */
-const char *fsd_opts_get(const struct fsd_opts *o, const char *key);
 
 /* --- Drivers ------------------------------------------------------------ */
 

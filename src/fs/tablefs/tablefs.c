@@ -771,15 +771,11 @@ int tfs_rmdir(struct tfs *fs, uint64_t parent, const char *name)
 
 /* --- rename ------------------------------------------------------------- */
 
-struct parent_ctx {
-	struct tfs_txn *t;
-};
-
+/* dir_rename_args.parent_of: @arg is the rename's transaction. */
 static int parent_of_cb(void *arg, uint64_t ino, uint64_t *parent)
 {
-	struct parent_ctx *p = arg;
 	struct tfs_inode in;
-	int ret = tfs_inode_get(p->t, ino, &in);
+	int ret = tfs_inode_get(arg, ino, &in);
 
 	if (ret)
 		return ret;
@@ -798,7 +794,6 @@ int tfs_rename(struct tfs *fs, uint64_t parent, const char *name,
 	struct dir_entry se, de;
 	struct dir_rename_args a;
 	struct dir_rename_plan plan;
-	struct parent_ctx pc;
 	bool same = parent == newparent, have_dst, free_data = false;
 	size_t nlen = strlen(name), nnlen = strlen(newname);
 	int ret;
@@ -865,14 +860,13 @@ int tfs_rename(struct tfs *fs, uint64_t parent, const char *name,
 			a.dst_is_empty_dir = empty;
 		}
 	}
-	pc.t = &t;
 	a.src_ino = se.ino;
 	a.src_type = mode_to_dt(src.r.mode);
 	a.dst_exists = have_dst;
 	a.flags = (flags & RENAME_NOREPLACE ? DIR_RENAME_NOREPLACE : 0) |
 		  (flags & RENAME_EXCHANGE ? DIR_RENAME_EXCHANGE : 0);
 	a.parent_of = parent_of_cb;
-	a.arg = &pc;
+	a.arg = &t;
 	a.src_dir_ino = parent;
 	a.dst_dir_ino = newparent;
 	a.root_ino = TFS_ROOT_INO;

@@ -78,9 +78,9 @@ struct tfs_cred {
 };
 
 /*
- * Format the store at @uri (a rocksdb: URI) with an empty root directory.
- * @data_uri (may be NULL) names another store for file data.
- * -EEXIST if it already holds a filesystem and !@force.
+ * Format the store at @uri (a rocksdb: URI, created with capacity @size
+ * bytes when @size is non-zero) with an empty root directory. -EEXIST if
+ * it already holds a filesystem and !@force.
  */
 int tfs_mkfs(const char *uri, uint64_t size, bool force,
 	     struct mixfs_err *err);
