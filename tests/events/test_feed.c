@@ -281,6 +281,15 @@ static void stuck_consumer_run(unsigned stall_ms, uint64_t max_lag,
 		assert_int_equal(g.got, EVENTS);
 	}
 
+	/*
+	 * The stuck consumer has now made no progress for at least as long
+	 * as the emission took; on a fast machine that can be shorter than
+	 * @stall_ms, so give the feed a few more passes (50 ms each) before
+	 * reading. Read earlier, the consumer would be making progress again
+	 * and rightly never be cut.
+	 */
+	usleep((stall_ms < 10000 ? 2 * stall_ms : 0) * 1000 + 300000);
+
 	/* The stuck consumer was cut: in order, then events_lost, then EOF. */
 	for (;;) {
 		if (!conn_line(stuck, line, sizeof(line), 10000))
