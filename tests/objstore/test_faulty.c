@@ -271,19 +271,17 @@ static void delay_slows_matching_calls_only(void **state)
 {
 	struct objstore *s = open_uri("faulty:op=stat,delay=40ms:mem:");
 	struct objstore_stat st;
-	double t0, slow, fast;
+	double t0, slow;
 
 	(void)state;
 	CHECK(objstore_create(s, 1, NULL));
 	t0 = now_ms();
 	CHECK(objstore_stat(s, 1, &st, NULL));	/* delayed, then succeeds */
 	slow = now_ms() - t0;
-	t0 = now_ms();
 	CHECK(objstore_write(s, 1, 0, "a", 1, NULL));
-	fast = now_ms() - t0;
-	if (slow < 40 || fast >= 40)
-		fail_msg("stat took %.1f ms (want >= 40), write %.1f ms (want < 40)",
-			 slow, fast);
+	if (slow < 40)
+		fail_msg("stat took %.1f ms, want >= 40", slow);
+	/* The write was not delayed: the counter says so, not a clock. */
 	assert_int_equal(counters(s).delayed, 1);
 	/* With errno= as well the call waits and then fails. */
 	CHECK(objstore_faulty_set_plan(s, "op=stat,delay=20ms,errno=ETIMEDOUT",
