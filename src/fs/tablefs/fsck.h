@@ -1,0 +1,193 @@
+/*
+ * fsck.h - what the three parts of tablefs's checker share: fsck_scan.c
+ * reads every record of the database into the tables below, fsck.c
+ * compares them and decides each repair, fsck_repair.c writes the
+ * decisions as one batch. Not a public header: tablefs.h declares
+ * tfs_fsck(), the one entry point.
+ *
+ * The checker reads the rocksdb: object store's own keys too (file data
+ * lives there), so it carries a copy of that backend's record layout
+ * (src/objstore/rocksdb.c describes it; it stays private to the backend).
+ * A change there must be made here as well; tests/tablefs/test_fsck.c
+ * fails when they differ.
+ */
+#ifndef MIXFS_TABLEFS_FSCK_H
+#define MIXFS_TABLEFS_FSCK_H
+
+#include "fs/tablefs/internal.h"
+#include "objstore/objstore_rocksdb.h"
+
+/* --- the rocksdb: backend's records (mirror of rocksdb_internal.h) ----- */
+
+#define FK_OBJ_MAGIC	"MIXFS-OBJSTORE"
+#define FK_OK_HEADER	'H'
+#define FK_OK_COUNTERS	'C'
+#define FK_OK_META	'M'
+#define FK_OK_DATA	'D'
+#define FK_OK_ATTR	'A'
+#define FK_HASH_LEN	8
+
+struct fk_ohdr {
+	char magic[16];
+	uint32_t version;
+	uint32_t chunk;
+	unsigned char uuid[16];
+	uint64_t capacity;
+};
+
+struct fk_octr {
+	uint64_t next_id;
+	uint64_t used;
+	uint64_t objects;
+};
+
+struct fk_ometa {
+	uint64_t size;
+	uint64_t allocated;
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+	uint32_t reserved;
+};
+
+/* --- dirlib's kv records (mirror of src/dirlib/kv.c) -------------------- */
+
+#define FK_KV_HEADER	'H'
+#define FK_KV_NAME	'N'
+#define FK_KV_COOKIE	'C'
+#define FK_KV_HDR_LEN	24
+#define FK_KV_NAMEREC	17
+#define FK_KV_COOKIEREC	9
+
+/* --- what the scan found ------------------------------------------------ */
+
+enum fk_state {
+	FK_PRESENT,	/* a record is in the store */
+	FK_MADE,	/* repair makes the record */
+	FK_GONE,	/* repair removes the record (and its xattrs, mark) */
+};
+
+struct fk_ino {
+	uint64_t ino;
+	struct tfs_irec r;	/* as found, then as repair leaves it */
+	size_t vlen;		/* bytes of the stored value */
+	size_t tail_len;	/* tail bytes to keep (a prefix of the stored) */
+	enum fk_state state;
+	bool unparsed;		/* shorter than a record */
+	bool tail_nul;		/* the tail holds a NUL (symlinks) */
+	bool dirty;		/* record to be rewritten */
+	bool orphan;		/* an orphan mark names it */
+	bool orphan_put, orphan_del;
+	bool has_dir;		/* directory records exist */
+	bool obj_make;		/* repair makes an empty data object */
+	bool reachable, assumed;
+	unsigned char ent_type;	/* type an entry gives it (DT_*) */
+	size_t obj;		/* index in objs, SIZE_MAX: none */
+	size_t dentry;		/* directories: index of the kept name */
+	uint64_t links;		/* names kept */
+	uint64_t subdirs;	/* directories: subdirectories kept */
+};
+
+struct fk_ent {
+	uint64_t dir, ino, cookie;
+	uint64_t alt_ino;	/* a disagreeing cookie record's inode */
+	unsigned char type;
+	bool drop;		/* not kept */
+	bool moved;		/* copied to the end of the table */
+	uint16_t namelen;
+	char name[DIR_NAME_MAX + 1];
+};
+
+struct fk_dir {
+	uint64_t ino;
+	bool hdr_ok;		/* header present and readable */
+	bool rebuild;		/* repair writes every record afresh */
+	bool destroy;		/* repair removes every record */
+	uint64_t count, next_cookie;
+	size_t first, nent;	/* entries: ents[first .. first + nent) */
+};
+
+struct fk_obj {
+	uint64_t id;
+	bool meta_present, size_ok;
+	uint64_t size, allocated;
+	uint64_t chunk_sum;	/* bytes held by good chunks */
+	uint64_t chunk_end;	/* end of the last good chunk's bytes */
+	uint64_t nchunks;	/* good chunks */
+	bool remove;		/* repair removes every key of the object */
+	bool meta_dirty;	/* repair rewrites size/allocated */
+	uint64_t want_size;
+};
+
+/* A record repair removes (copied key). */
+struct fk_del {
+	unsigned char *key;
+	size_t klen;
+};
+
+struct fk {
+	rocksdb_t *db;
+	rocksdb_readoptions_t *ro;
+	struct fsd_buf *out;
+	bool repair;
+	int problems;		/* found */
+	int unfixable;		/* found and left as they are */
+	int err;		/* operational error: the check is not valid */
+
+	bool sb_present, sb_bad, sb_inline_ok, sb_dirty;
+	const char *sb_why;
+	uint32_t sb_inline_max;
+	unsigned char sb_uuid[16];
+	bool sb_uuid_ok;
+	bool next_present, next_bad, next_dirty;
+	uint64_t next_ino;
+
+	bool oh_present, oh_ok, oh_dirty;
+	struct fk_ohdr oh;
+	uint32_t chunk;		/* chunk size in use (maybe inferred) */
+	uint32_t chunk_seen;	/* largest chunk data length seen */
+	bool oc_present, oc_ok;
+	struct fk_octr oc;
+
+	struct fk_ino *inos;	/* sorted by ino */
+	size_t ni, ci;
+	struct fk_dir *dirs;	/* sorted by ino */
+	size_t nd, cd;
+	struct fk_ent *ents;
+	size_t ne, ce;
+	struct fk_obj *objs;	/* sorted by id */
+	size_t no, co;
+	struct fk_del *dels;
+	size_t ndel, cdel;
+	/* chunks to cut to their object's size: (id, index) pairs */
+	uint64_t *chunks;
+	size_t nchunks, cchunks;
+
+	uint64_t lf;		/* /lost+found's inode, once known */
+};
+
+/* fsck.c */
+void fk_problem(struct fk *c, const char *fix, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int fk_nomem(struct fk *c);
+void *fk_grow(struct fk *c, void *arr, size_t *cap, size_t n, size_t size);
+struct fk_ino *fk_ino_find(struct fk *c, uint64_t ino);
+struct fk_obj *fk_obj_find(struct fk *c, uint64_t id);
+struct fk_dir *fk_dir_find(struct fk *c, uint64_t ino);
+const char *fk_type_name(uint32_t mode);
+bool fk_type_ok(uint32_t mode);
+/* Scan and compare; problems go to c->out. 0, or c->err. */
+int fk_analyse(struct fk *c);
+void fk_release(struct fk *c);
+
+/* fsck_scan.c */
+int fk_scan(struct fk *c);
+/* The object store's header and counters against the objects found. */
+void fk_check_store(struct fk *c);
+uint64_t fk_chunk_hash(const void *data, size_t len, uint64_t id,
+		       uint64_t idx);
+void fk_put_be64(unsigned char *p, uint64_t v);
+
+/* fsck_repair.c */
+int fk_apply(struct fk *c);
+
+#endif
