@@ -33,7 +33,12 @@
 #ifndef MIXFS_FUSE_FSD_H
 #define MIXFS_FUSE_FSD_H
 
-#define FUSE_USE_VERSION 34
+/*
+ * 3.12: below it, fuse_session_loop_mt() is the 3.2 entry point, which
+ * reads a struct fuse_loop_config as the old two-field struct; the idle
+ * thread limit then comes out as 0 and every request gets a new thread.
+ */
+#define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
 #include <pthread.h>
