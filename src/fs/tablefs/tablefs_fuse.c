@@ -18,8 +18,14 @@
 #include <sys/uio.h>
 #include <uuid/uuid.h>
 
-/* Attributes and entries change only through this mount. */
-#define TFS_TIMEOUT 1.0
+/*
+ * Attributes and entries change only through this mount (the store is
+ * opened exclusively), and the kernel itself invalidates what a request
+ * changes: the parent after create or unlink, the inode after write,
+ * link, unlink or rename. So what it caches stays true until it forgets
+ * it, and a day is as good as forever: no revalidation round trips.
+ */
+#define TFS_TIMEOUT 86400.0
 
 static struct tfs *fs_of(fuse_req_t req)
 {
@@ -113,6 +119,12 @@ static void tfs_ll_init(void *userdata, struct fuse_conn_info *conn)
 	conn->max_readahead = 1u << 20;
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
+	/*
+	 * Nobody else changes the files, so a changed mtime never means
+	 * stale pages: without this the kernel drops a file's whole page
+	 * cache at the first read after each of our own writes.
+	 */
+	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 }
 
 static void tfs_ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -364,14 +376,6 @@ static void tfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	}
 	fuse_reply_write(req, (size_t)n);
 	space_changed(fs);
-}
-
-static void tfs_ll_flush(fuse_req_t req, fuse_ino_t ino,
-			 struct fuse_file_info *fi)
-{
-	(void)ino;
-	(void)fi;
-	fuse_reply_err(req, 0);
 }
 
 static void tfs_ll_release(fuse_req_t req, fuse_ino_t ino,
@@ -691,7 +695,8 @@ static const struct fuse_lowlevel_ops tablefs_ll_ops = {
 	.create = tfs_ll_create,
 	.read = tfs_ll_read,
 	.write = tfs_ll_write,
-	.flush = tfs_ll_flush,
+	/* No .flush: there is nothing to do at close(), and the ENOSYS
+	 * that libfuse answers makes the kernel stop sending FLUSH. */
 	.release = tfs_ll_release,
 	.fsync = tfs_ll_fsync,
 	.opendir = tfs_ll_opendir,
