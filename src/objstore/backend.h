@@ -101,6 +101,9 @@ extern const struct objstore_ops objstore_mem_ops;
 extern const struct objstore_ops objstore_dir_ops;
 extern const struct objstore_ops objstore_rocksdb_ops;
 extern const struct objstore_ops objstore_faulty_ops;
+#ifdef MIXFS_HAVE_RADOS
+extern const struct objstore_ops objstore_rados_ops;
+#endif
 
 /*
  * URI query helpers for backends: "path?key=val&key2=val2".

@@ -17,6 +17,9 @@ static const struct objstore_ops *const backends[] = {
 	&objstore_dir_ops,
 	&objstore_rocksdb_ops,
 	&objstore_faulty_ops,
+#ifdef MIXFS_HAVE_RADOS
+	&objstore_rados_ops,
+#endif
 };
 
 int objstore_open(const char *uri, unsigned flags, struct objstore **out,
@@ -45,9 +48,13 @@ int objstore_open(const char *uri, unsigned flags, struct objstore **out,
 		(*out)->open_flags = flags;
 		return 0;
 	}
+	if (n == 5 && !memcmp(uri, "rados", 5))
+		return mixfs_err_set(err, -ENOTSUP,
+			"this build of mixfs has no rados: backend (librados "
+			"was not found when it was built)");
 	return mixfs_err_set(err, -EINVAL,
-		"unknown store scheme '%.*s' in '%s' (known: mem, dir, rocksdb, faulty)",
-		(int)n, uri, uri);
+		"unknown store scheme '%.*s' in '%s' (known: mem, dir, rocksdb, "
+		"faulty, rados)", (int)n, uri, uri);
 }
 
 int objstore_close(struct objstore *s)

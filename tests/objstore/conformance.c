@@ -24,9 +24,14 @@ int ctx_open(struct ctx *c, const char *query)
 {
 	struct objstore_info info;
 	struct mixfs_err err = { 0 };
-	char uri[1024];
+	char uri[2048], more[256];
 	int ret;
 
+	/* A format that has a query of its own takes more after '&'. */
+	if (query[0] == '?' && strchr(c->b->uri_fmt, '?')) {
+		snprintf(more, sizeof(more), "&%s", query + 1);
+		query = more;
+	}
 	snprintf(uri, sizeof(uri), c->b->uri_fmt, c->dir, query);
 	ret = objstore_open(uri, OBJSTORE_OPEN_CREATE, &c->s, &err);
 	if (ret) {

@@ -24,11 +24,17 @@
 
 #include "conformance.h"
 
+/* rados: joins (last) where a test cluster runs: ceph_cluster.sh run sets
+ * MIXFS_RADOS_URI. Each case's store is the RADOS namespace named after the
+ * case's directory. */
+static char rados_fmt[1200];
+
 static const struct backend backends[] = {
 	{ "mem", "mem:%.0s%s", false, true, true },
 	{ "rocksdb", "rocksdb:%s%s", true, true, true },
 	{ "faulty", "faulty::rocksdb:%s%s", true, true, true },
 	{ "dir", "dir:%s%s", true, false, false },
+	{ "rados", rados_fmt, true, false, true },
 };
 
 #define KiB 1024u
@@ -926,7 +932,8 @@ static const struct behaviour behaviours[] = {
 
 int main(void)
 {
-	const size_t nb = sizeof(backends) / sizeof(backends[0]);
+	const char *rados = getenv("MIXFS_RADOS_URI");
+	const size_t nb = sizeof(backends) / sizeof(backends[0]) - !rados;
 	const size_t nt = sizeof(behaviours) / sizeof(behaviours[0]);
 	struct CMUnitTest *tests = calloc(nb * nt, sizeof(*tests));
 	char **names = calloc(nb * nt, sizeof(*names));
@@ -935,6 +942,12 @@ int main(void)
 
 	assert_non_null(tests);
 	test_seed();
+	if (rados)
+		snprintf(rados_fmt, sizeof(rados_fmt), "%s%cnamespace=%%s%%s",
+			 rados, strchr(rados, '?') ? '&' : '?');
+	else
+		printf("# rados: left out: no test cluster (MIXFS_RADOS_URI "
+		       "unset)\n");
 	for (i = 0; i < nb; i++) {
 		for (j = 0; j < nt; j++) {
 			if (behaviours[j].persistent_only && !backends[i].persistent)
