@@ -59,6 +59,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <uuid/uuid.h>
 
 static const unsigned char key_header[2] = { OBJSTORE_ROCKSDB_PREFIX, K_HEADER };
@@ -612,11 +613,16 @@ static ssize_t rdb_listattr(struct objstore *s, uint64_t id, char *buf,
 	return (ssize_t)a.total;
 }
 
+/* How stale the host's free space may be in statfs (no capacity set). */
+#define RDB_HOST_STATFS_MS 100
+
 static int rdb_statfs(struct objstore *s, struct objstore_statfs *st,
 		      struct mixfs_err *err)
 {
 	struct rdb_store *r = rdb_of(s);
 	struct statvfs vfs;
+	struct timespec now;
+	uint64_t now_ms;
 
 	pthread_rwlock_rdlock(&r->vis);
 	st->used = r->ctr.used;
@@ -625,10 +631,19 @@ static int rdb_statfs(struct objstore *s, struct objstore_statfs *st,
 	st->capacity = r->capacity;
 	if (st->capacity)
 		return 0;
-	if (statvfs(r->path, &vfs))
-		return mixfs_err_set(err, -errno, "statfs of %s failed: %s",
-				     r->path, strerror(errno));
-	st->capacity = (uint64_t)vfs.f_bavail * vfs.f_frsize + st->used;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	now_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+	if (!atomic_load(&r->host_read_ms) ||
+	    now_ms - atomic_load(&r->host_read_ms) >= RDB_HOST_STATFS_MS) {
+		if (statvfs(r->path, &vfs))
+			return mixfs_err_set(err, -errno,
+					     "statfs of %s failed: %s",
+					     r->path, strerror(errno));
+		atomic_store(&r->host_avail,
+			     (uint64_t)vfs.f_bavail * vfs.f_frsize);
+		atomic_store(&r->host_read_ms, now_ms ? now_ms : 1);
+	}
+	st->capacity = atomic_load(&r->host_avail) + st->used;
 	return 0;
 }
 

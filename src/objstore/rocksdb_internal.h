@@ -10,6 +10,7 @@
 #define MIXFS_OBJSTORE_ROCKSDB_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <xxhash.h>
 
@@ -60,6 +61,10 @@ struct rdb_store {
 	pthread_mutex_t wlock;		/* one writer at a time */
 	pthread_rwlock_t vis;		/* readers shared, batch apply excl. */
 	struct rdb_counters ctr;	/* written under wlock + vis excl. */
+	/* Without a capacity: the host's free bytes, read at most every
+	 * RDB_HOST_STATFS_MS (a statfs per write costs a system call). */
+	_Atomic uint64_t host_avail;
+	_Atomic uint64_t host_read_ms;	/* CLOCK_MONOTONIC, 0: never */
 };
 
 static inline struct rdb_store *rdb_of(struct objstore *s)
