@@ -217,6 +217,8 @@ static void check_super(struct fk *c)
 		    !(fi->r.flags & TFS_I_OBJECT) && fi->tail_len > largest)
 			largest = (uint32_t)fi->tail_len;
 	}
+	if (c->sb_bad && !c->sb_magic_ok)
+		c->sb_inline_ok = false;
 	if (!c->sb_present) {
 		c->sb_inline_max = largest > TFS_INLINE_MAX_DEFAULT ?
 				   largest : TFS_INLINE_MAX_DEFAULT;
@@ -224,8 +226,9 @@ static void check_super(struct fk *c)
 		c->sb_dirty = true;
 	} else if (c->sb_bad) {
 		if (!c->sb_inline_ok)
-			c->sb_inline_max = largest > TFS_INLINE_MAX_DEFAULT ?
-					   largest : TFS_INLINE_MAX_DEFAULT;
+			c->sb_inline_max = TFS_INLINE_MAX_DEFAULT;
+		if (c->sb_inline_max < largest)
+			c->sb_inline_max = largest;
 		fk_problem(c, "written anew from what the store holds",
 			   "the superblock is corrupt (%s)", c->sb_why);
 		c->sb_dirty = true;
@@ -346,6 +349,12 @@ static void check_inode_record(struct fk *c, struct fk_ino *fi)
 		fi->r.mode = type | (fi->r.mode & 07777);
 		fi->dirty = true;
 	}
+	if (fi->r.mode & ~(uint32_t)(S_IFMT | 07777)) {
+		fk_problem(c, "cleared", "inode %llu: mode %o has bits past the file type",
+			   ino, fi->r.mode);
+		fi->r.mode &= S_IFMT | 07777;
+		fi->dirty = true;
+	}
 	if (fi->r.reserved || fi->r.atime.pad || fi->r.mtime.pad ||
 	    fi->r.ctime.pad || fi->r.btime.pad) {
 		fk_problem(c, "cleared", "inode %llu: reserved bytes are not zero", ino);
@@ -430,14 +439,13 @@ static void check_inode_record(struct fk *c, struct fk_ino *fi)
 			fi->r.size = 0;
 			fi->dirty = true;
 		}
-		if ((S_ISFIFO(fi->r.mode) || S_ISSOCK(fi->r.mode) ||
-		     S_ISDIR(fi->r.mode)) && fi->r.rdev) {
-			fk_problem(c, "cleared", "inode %llu: a %s with device number %#llx",
-				   ino, fk_type_name(fi->r.mode),
-				   (unsigned long long)fi->r.rdev);
-			fi->r.rdev = 0;
-			fi->dirty = true;
-		}
+	}
+	if (!S_ISCHR(fi->r.mode) && !S_ISBLK(fi->r.mode) && fi->r.rdev) {
+		fk_problem(c, "cleared", "inode %llu: a %s with device number %#llx",
+			   ino, fk_type_name(fi->r.mode),
+			   (unsigned long long)fi->r.rdev);
+		fi->r.rdev = 0;
+		fi->dirty = true;
 	}
 	if (fi->r.version != 1) {
 		fk_problem(c, "set to 1", "inode %llu: record version %u", ino,
@@ -1040,8 +1048,10 @@ static void check_objects(struct fk *c)
 				   o->meta_present ? "corrupt" : "missing");
 			o->want_size = fi->r.size;
 			o->meta_dirty = true;
-		} else if (o->size > fi->r.size) {
-			fk_problem(c, "object cut to the file's size",
+		} else if (o->size != fi->r.size) {
+			fk_problem(c, o->size > fi->r.size ?
+				   "object cut to the file's size" :
+				   "object extended to the file's size (the rest reads as zeros, as before)",
 				   "inode %llu: size %llu but its object holds %llu bytes",
 				   id, (unsigned long long)fi->r.size,
 				   (unsigned long long)o->size);
@@ -1069,8 +1079,16 @@ static void check_objects(struct fk *c)
 		if (!live(fi) || !S_ISREG(fi->r.mode) ||
 		    !(fi->r.flags & TFS_I_OBJECT) || fi->obj != SIZE_MAX)
 			continue;
-		if (orphan_in_progress(c, fi))
-			continue;	/* freed in the middle: object first */
+		if (orphan_in_progress(c, fi)) {
+			/* Freeing removes the object first: a crash between
+			 * the two leaves this, and the mount's freeing
+			 * then stops at the missing object. */
+			fk_problem(c, "freed now, as the mount would",
+				   "orphan inode %llu: its data object is already freed",
+				   (unsigned long long)fi->ino);
+			fi->state = FK_GONE;
+			continue;
+		}
 		fk_problem(c, "made anew: the file reads as zeros",
 			   "inode %llu: its data object is missing (%llu bytes lost)",
 			   (unsigned long long)fi->ino,

@@ -133,7 +133,8 @@ struct fk {
 	int unfixable;		/* found and left as they are */
 	int err;		/* operational error: the check is not valid */
 
-	bool sb_present, sb_bad, sb_inline_ok, sb_dirty;
+	uint64_t fs_records;	/* records outside the object store's */
+	bool sb_present, sb_bad, sb_magic_ok, sb_inline_ok, sb_dirty;
 	const char *sb_why;
 	uint32_t sb_inline_max;
 	unsigned char sb_uuid[16];
@@ -189,5 +190,12 @@ void fk_put_be64(unsigned char *p, uint64_t v);
 
 /* fsck_repair.c */
 int fk_apply(struct fk *c);
+/*
+ * tfs_fsck() on a database the caller opened (and closes): the same
+ * check, repair and check again. For tests, which open a store once per
+ * case instead of once per call. Returns as tfs_fsck().
+ */
+int fk_run(rocksdb_t *db, bool repair, struct fsd_buf *out,
+	   struct mixfs_err *err);
 
 #endif

@@ -95,8 +95,9 @@ static void scan_super(struct fk *c, const unsigned char *v, size_t vlen)
 	c->sb_uuid_ok = true;
 	c->sb_inline_max = sb.inline_max;
 	c->sb_inline_ok = sb.inline_max <= TFS_XATTR_SIZE_MAX;
-	if (memcmp(sb.magic, "MIXFS-TABLEFS", 14) ||
-	    memchr(sb.magic + 14, 0xff, 2) || sb.magic[14] || sb.magic[15]) {
+	c->sb_magic_ok = !memcmp(sb.magic, "MIXFS-TABLEFS", 14) &&
+			 !sb.magic[14] && !sb.magic[15];
+	if (!c->sb_magic_ok) {
 		c->sb_bad = true;
 		c->sb_why = "bad magic";
 	} else if (sb.version != TFS_FORMAT_VERSION) {
@@ -652,6 +653,8 @@ static int scan_one(struct fk *c, struct dgroup *g, const unsigned char *k,
 {
 	if (klen == 0)
 		return bad_record(c, k, klen, "empty key");
+	if (k[0] != OBJSTORE_ROCKSDB_PREFIX)
+		c->fs_records++;
 	if (k[0] != TFS_K_DIR && g->active) {
 		int ret = group_flush(c, g);
 
