@@ -507,8 +507,19 @@ static int cmd_umount(int argc, char **argv)
 
 static const char fsck_usage[] =
 "usage: mixfs fsck [--repair] [--driver NAME] STORE_URI\n"
-"  Check a filesystem that is not mounted. Exit status as e2fsck:\n"
-"  0 clean, 1 problems repaired, 4 problems left, 8 could not check.\n";
+"  Check a filesystem that is not mounted: one line per problem found.\n"
+"  --repair       fix what can be fixed, one line per fix: link counts,\n"
+"                 directory headers and counts, sizes, the superblock and\n"
+"                 counters are rewritten; inodes without a name go to\n"
+"                 /lost+found as #INO; entries naming missing inodes and\n"
+"                 records that cannot be read are removed (losses said)\n"
+"  --driver NAME  filesystem driver (default " DEFAULT_DRIVER ")\n"
+"Exit status, as e2fsck's:\n"
+"  0  no problems\n"
+"  1  problems found and all repaired\n"
+"  4  problems left (found without --repair, or not repairable)\n"
+"  8  could not check (no such store, in use, unreadable)\n"
+"  2  usage error\n";
 
 static int cmd_fsck(int argc, char **argv)
 {
@@ -522,7 +533,7 @@ static int cmd_fsck(int argc, char **argv)
 	struct mixfs_err err = { 0 };
 	struct fsd_buf out = { 0 };
 	const struct fsd_driver *d;
-	bool repair = false;
+	bool repair = false, said;
 	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "+rd:h", opts, NULL)) != -1) {
@@ -539,6 +550,7 @@ static int cmd_fsck(int argc, char **argv)
 	if (!d || !d->fsck)
 		die_usage(fsck_usage, "no fsck for driver '%s'", driver);
 	ret = d->fsck(argv[optind], repair, &out, &err);
+	said = out.len > 0;
 	if (out.len)
 		fwrite(out.data, 1, out.len, stdout);
 	fsd_buf_release(&out);
@@ -546,11 +558,18 @@ static int cmd_fsck(int argc, char **argv)
 		fail(&err, ret);
 		return 8;
 	}
-	if (ret == 0) {
+	/* A driver writes one line per problem (with --repair, per fix) and
+	 * returns the number left: lines and nothing left is "corrected". */
+	if (ret == 0 && !said) {
 		printf("%s: clean\n", argv[optind]);
 		return 0;
 	}
-	printf("%s: %d problem%s\n", argv[optind], ret, ret == 1 ? "" : "s");
+	if (ret == 0) {
+		printf("%s: repaired\n", argv[optind]);
+		return 1;
+	}
+	printf("%s: %d problem%s%s\n", argv[optind], ret, ret == 1 ? "" : "s",
+	       repair ? " left" : "");
 	return 4;
 }
 
