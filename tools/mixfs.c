@@ -352,7 +352,11 @@ static int ctl_ask(const char *mp, const char *cmd, char *out, size_t size)
 
 static const char status_usage[] =
 "usage: mixfs status [--json] MOUNTPOINT\n"
-"  Show a mounted filesystem's driver, store, space and counters.\n";
+"       mixfs status --prometheus MOUNTPOINT...\n"
+"  Show a mounted filesystem's driver, store, space and counters.\n"
+"  --json        one JSON object\n"
+"  --prometheus  Prometheus text format, every mount in one output (for\n"
+"                node_exporter's textfile collector)\n";
 
 static void print_json(const char *text)
 {
@@ -396,24 +400,63 @@ static void print_json(const char *text)
 	puts("}");
 }
 
+/* Every mount's status in one Prometheus text; nothing if one fails. */
+static int status_prometheus(int n, char **mps)
+{
+	char **texts = calloc((size_t)n, sizeof(*texts));
+	int ret = 0;
+
+	if (!texts)
+		return fail(NULL, -ENOMEM);
+	for (int i = 0; i < n && !ret; i++) {
+		texts[i] = malloc(65536);
+		if (!texts[i]) {
+			ret = fail(NULL, -ENOMEM);
+			break;
+		}
+		ret = ctl_ask(mps[i], NULL, texts[i], 65536);
+		if (ret) {
+			fprintf(stderr, "%s: %s is not a mounted mixfs filesystem: %s\n",
+				cmd_name, mps[i], strerror(-ret));
+			ret = 1;
+		}
+	}
+	if (!ret && mixfs_print_prometheus(stdout, (const char *const *)mps,
+					   (const char *const *)texts,
+					   (size_t)n))
+		ret = fail(NULL, -ENOMEM);
+	for (int i = 0; i < n; i++)
+		free(texts[i]);
+	free(texts);
+	return ret;
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	static char out[65536];
-	bool json = false;
+	bool json = false, prom = false;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "+jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+jph", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
+		case 'p': prom = true; break;
 		case 'h': fputs(status_usage, stdout); return 0;
 		default: die_usage(status_usage, "bad option");
 		}
 	}
+	if (prom && json)
+		die_usage(status_usage, "--json and --prometheus exclude each other");
+	if (prom && optind == argc)
+		die_usage(status_usage, "want at least one MOUNTPOINT");
+	if (prom)
+		return status_prometheus(argc - optind, argv + optind);
 	if (optind != argc - 1)
 		die_usage(status_usage, "want exactly one MOUNTPOINT");
 	ret = ctl_ask(argv[optind], NULL, out, sizeof(out));

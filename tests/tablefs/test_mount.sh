@@ -31,6 +31,30 @@ out=$("$mixfs" status "$mnt" 2>&1)
 if echo "$out" | grep -q '^driver: tablefs' && echo "$out" | grep -q '^uuid: '; then ok "status reports driver and uuid"; else nok "status reports driver and uuid" "$out"; fi
 out=$("$mixfs" status --json "$mnt" 2>&1)
 if echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["driver"]=="tablefs"' 2>/dev/null; then ok "status --json parses"; else nok "status --json parses" "$out"; fi
+# Prometheus text format: HELP and TYPE before each family's samples, every
+# sample "name{labels} number", the figures those of status.
+inodes=$("$mixfs" status "$mnt" | sed -n 's/^inodes_allocated: //p')
+out=$("$mixfs" status --prometheus "$mnt" 2>&1)
+if echo "$out" | python3 -c '
+import re, sys
+typed = set(); samples = {}
+for line in sys.stdin.read().splitlines():
+    if line.startswith("# TYPE "):
+        typed.add(line.split()[2]); continue
+    if line.startswith("#"):
+        continue
+    m = re.fullmatch(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\} (\S+)", line)
+    assert m, "bad line: " + line
+    assert m.group(1) in typed, "no TYPE before " + m.group(1)
+    assert re.fullmatch(r"([a-zA-Z_][a-zA-Z0-9_]*=\"([^\"\\\\]|\\\\.)*\",?)+", m.group(2)), "bad labels: " + line
+    float(m.group(3))
+    samples[m.group(1)] = (m.group(2), m.group(3))
+assert samples["mixfs_inodes_allocated"][1] == sys.argv[1], samples["mixfs_inodes_allocated"]
+assert "driver=\"tablefs\"" in samples["mixfs_info"][0]
+assert "mountpoint=\"" + sys.argv[2] + "\"" in samples["mixfs_space_free_bytes"][0]
+' "$inodes" "$(realpath "$mnt")" 2>&1; then ok "status --prometheus is valid exposition format with status's figures"; else nok "status --prometheus is valid exposition format with status's figures" "$out"; fi
+out=$("$mixfs" status --prometheus "$mnt" "$tmp" 2>&1); rc=$?
+if [ $rc -ne 0 ] && echo "$out" | grep -q "not a mounted mixfs"; then ok "status --prometheus fails on a path that is no mount"; else nok "status --prometheus fails on a path that is no mount" "$out"; fi
 
 mkdir -p "$tmp/mnt2"
 out=$("$mixfs" mount --store "$store" "$tmp/mnt2" 2>&1); rc=$?
