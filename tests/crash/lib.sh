@@ -1,0 +1,81 @@
+# lib.sh - shared by the crash test drivers (sourced, not run): a tablefs
+# store and mount in a temporary directory, killing its daemon with
+# SIGKILL, cleaning up the dead mount, fsck and remount, TAP output.
+# The caller sets $mixfs and $ops (the mixfs and crash_ops programs).
+# It never touches mounts or processes it did not make.
+
+crash_tmp=$(mktemp -d /tmp/mixfs-crash-XXXXXX)
+mnt=$crash_tmp/mnt
+store_dir=$crash_tmp/store
+store=rocksdb:$store_dir
+daemon=
+mkdir -p "$mnt"
+
+tap_n=0
+tap_failed=0
+ok()  { tap_n=$((tap_n + 1)); echo "ok $tap_n - $1"; }
+nok() {
+	tap_n=$((tap_n + 1)); tap_failed=$((tap_failed + 1))
+	echo "not ok $tap_n - $1"
+	[ $# -gt 1 ] && printf '%s\n' "$2" | sed 's/^/# /'
+	return 0
+}
+bail() { echo "Bail out! $1"; exit 1; }
+
+# Is process $1 still running (a zombie no longer counts: its files, and
+# so the store's lock, are released)?
+alive() {
+	[ -n "$1" ] && [ -r "/proc/$1/status" ] &&
+		! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# mountpoint(1) cannot stat a dead FUSE mount (ENOTCONN), so look in
+# the mount table.
+mounted() {
+	awk -v m="$mnt" '$2 == m { found = 1 } END { exit !found }' /proc/self/mounts
+}
+
+unmount_dead() {
+	mounted || return 0
+	fusermount3 -uz "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null
+}
+
+crash_cleanup() {
+	alive "$daemon" && kill -9 "$daemon" 2>/dev/null
+	for _ in $(seq 1 100); do alive "$daemon" || break; sleep 0.05; done
+	unmount_dead
+	if [ "${MIXFS_CRASH_KEEP:-0}" = 1 ]; then
+		echo "# kept $crash_tmp"
+	else
+		rm -rf "$crash_tmp"
+	fi
+}
+trap crash_cleanup EXIT
+
+# Mount the store; sets $daemon to the daemon's pid (so never call it in
+# a subshell). On failure prints why.
+mount_store() {
+	"$mixfs" mount --store "$store" "$mnt" >"$crash_tmp/mount.out" 2>&1 ||
+		{ cat "$crash_tmp/mount.out"; return 1; }
+	daemon=$(sed -n 's/.*(daemon pid \([0-9]*\)).*/\1/p' "$crash_tmp/mount.out")
+	[ -n "$daemon" ] || { echo "no daemon pid in: $(cat "$crash_tmp/mount.out")"; return 1; }
+}
+
+make_store() {
+	"$mixfs" mkfs --size 16G "$store" >/dev/null || bail "mkfs failed"
+	mount_store >/dev/null || bail "mount failed"
+}
+
+# SIGKILL the daemon (if it still runs) and wait until it is gone. The
+# dead mount stays until unmount_dead, so that a workload still running
+# sees the dead filesystem (ENOTCONN), not the directory under it.
+kill_daemon() {
+	alive "$daemon" && kill -9 "$daemon" 2>/dev/null
+	for _ in $(seq 1 200); do alive "$daemon" || break; sleep 0.05; done
+	! alive "$daemon"
+}
+
+# fsck must be clean; prints its complaints otherwise.
+fsck_store() {
+	"$mixfs" fsck "$store" 2>&1
+}
