@@ -940,6 +940,13 @@ static void check_counts(struct fk *c)
 
 		if (!live(fi))
 			continue;
+		if (!S_ISDIR(fi->r.mode) && fi->r.parent) {
+			fk_problem(c, "cleared", "inode %llu: a %s with parent %llu",
+				   ino, fk_type_name(fi->r.mode),
+				   (unsigned long long)fi->r.parent);
+			fi->r.parent = 0;
+			fi->dirty = true;
+		}
 		if (orphan_in_progress(c, fi)) {
 			if (!fi->orphan) {
 				fk_problem(c, "orphan mark restored: the next mount frees it",
@@ -980,12 +987,6 @@ static void check_counts(struct fk *c)
 				fi->r.parent = parent;
 				fi->dirty = true;
 			}
-		} else if (fi->r.parent) {
-			fk_problem(c, "cleared", "inode %llu: a %s with parent %llu",
-				   ino, fk_type_name(fi->r.mode),
-				   (unsigned long long)fi->r.parent);
-			fi->r.parent = 0;
-			fi->dirty = true;
 		}
 	}
 	for (size_t i = 0; i < c->nd; i++) {
