@@ -1098,6 +1098,21 @@ static void check_objects(struct fk *c)
 	}
 }
 
+/* The root exists (make_missing_inodes saw to it); it must be a directory
+ * whatever its record said. */
+static void check_root(struct fk *c)
+{
+	struct fk_ino *root = fk_ino_find(c, TFS_ROOT_INO);
+
+	if (root->state != FK_GONE && S_ISDIR(root->r.mode))
+		return;
+	fk_problem(c, "made a directory anew", "the root inode is not a directory");
+	fresh_irec(&root->r, S_IFDIR);
+	if (root->state == FK_GONE)
+		root->state = FK_MADE;
+	root->dirty = true;
+}
+
 /* --- the whole check ---------------------------------------------------- */
 
 int fk_analyse(struct fk *c)
@@ -1112,22 +1127,11 @@ int fk_analyse(struct fk *c)
 		return fk_nomem(c);
 	for (size_t i = 0; i < c->ni; i++)
 		check_inode_record(c, &c->inos[i]);
+	check_root(c);
 	check_super(c);
 	check_entries(c);
 	if (c->err)
 		return c->err;
-	{
-		struct fk_ino *root = fk_ino_find(c, TFS_ROOT_INO);
-
-		if (root->state == FK_GONE || !S_ISDIR(root->r.mode)) {
-			fk_problem(c, "made a directory anew",
-				   "the root inode is not a directory");
-			fresh_irec(&root->r, S_IFDIR);
-			root->state = root->state == FK_GONE ? FK_MADE :
-				      root->state;
-			root->dirty = true;
-		}
-	}
 	check_counter(c);
 	count_names(c);
 	ret = check_reachable(c);
