@@ -242,34 +242,61 @@ static void unlink_removes_name_and_data(void **state)
 	assert_fsck_clean(f);
 }
 
-static void unlinked_file_lives_until_forgotten(void **state)
+static void unlinked_open_file_lives_until_closed(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t ino = mk(f, TFS_ROOT_INO, "o", S_IFREG | 0644);
 	char buf[8];
 	struct stat st;
 
-	tfs_ref(f->fs, ino);
+	assert_int_equal(tfs_open_file(f->fs, ino), 0);
 	assert_int_equal(tfs_write(f->fs, ino, 0, "data", 4), 4);
 	assert_int_equal(tfs_unlink(f->fs, TFS_ROOT_INO, "o"), 0);
 	assert_int_equal(tfs_getattr(f->fs, ino, &st), 0);
 	assert_int_equal(st.st_nlink, 0);
 	assert_int_equal(tfs_read(f->fs, ino, 0, buf, 8), 4);
-	assert_fsck_clean(f);	/* the close and reopen frees the orphan */
+	assert_true(tfs_close_file(f->fs, ino));
 	assert_int_equal(tfs_getattr(f->fs, ino, &st), -ENOENT);
+	assert_fsck_clean(f);
 }
 
-static void forget_frees_unlinked_inode(void **state)
+static void unlinked_open_file_is_freed_at_next_mount(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t ino = mk(f, TFS_ROOT_INO, "o", S_IFREG | 0644);
 	struct stat st;
 
-	tfs_ref(f->fs, ino);
+	assert_int_equal(tfs_open_file(f->fs, ino), 0);
 	assert_int_equal(tfs_unlink(f->fs, TFS_ROOT_INO, "o"), 0);
 	assert_int_equal(tfs_getattr(f->fs, ino, &st), 0);
-	tfs_forget(f->fs, ino, 1);
+	assert_fsck_clean(f);	/* the close and reopen frees the orphan */
 	assert_int_equal(tfs_getattr(f->fs, ino, &st), -ENOENT);
+}
+
+static void file_not_open_goes_with_its_last_name(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = mk(f, TFS_ROOT_INO, "o", S_IFREG | 0644);
+	struct stat st;
+
+	tfs_ref(f->fs, ino);	/* known to the kernel, but not open */
+	assert_int_equal(tfs_unlink(f->fs, TFS_ROOT_INO, "o"), 0);
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), -ENOENT);
+	assert_false(tfs_forget(f->fs, ino, 1));
+	assert_fsck_clean(f);
+}
+
+static void removed_directory_lives_until_forgotten(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t d = mk(f, TFS_ROOT_INO, "d", S_IFDIR | 0755);
+	struct stat st;
+
+	tfs_ref(f->fs, d);	/* e.g. someone's working directory */
+	assert_int_equal(tfs_rmdir(f->fs, TFS_ROOT_INO, "d"), 0);
+	assert_int_equal(tfs_getattr(f->fs, d, &st), 0);
+	assert_true(tfs_forget(f->fs, d, 1));
+	assert_int_equal(tfs_getattr(f->fs, d, &st), -ENOENT);
 	assert_fsck_clean(f);
 }
 
@@ -532,8 +559,10 @@ int main(void)
 		T(growing_past_inline_limit_moves_data_to_object),
 		T(truncate_down_then_up_reads_zeros),
 		T(unlink_removes_name_and_data),
-		T(unlinked_file_lives_until_forgotten),
-		T(forget_frees_unlinked_inode),
+		T(unlinked_open_file_lives_until_closed),
+		T(unlinked_open_file_is_freed_at_next_mount),
+		T(file_not_open_goes_with_its_last_name),
+		T(removed_directory_lives_until_forgotten),
 		T(mkdir_rmdir_keep_link_counts),
 		T(hard_links_count_names),
 		T(symlink_reads_back_target),

@@ -111,6 +111,11 @@ static int alloc_fs(struct tfs **out)
 		free(fs);
 		return -ENOMEM;
 	}
+	if (fsd_itable_init(&fs->opens)) {
+		fsd_itable_release(&fs->refs);
+		free(fs);
+		return -ENOMEM;
+	}
 	*out = fs;
 	return 0;
 }
@@ -124,6 +129,7 @@ static void free_fs(struct tfs *fs)
 	rocksdb_writeoptions_destroy(fs->wopts);
 	rocksdb_writeoptions_destroy(fs->wopts_sync);
 	fsd_itable_release(&fs->refs);
+	fsd_itable_release(&fs->opens);
 	pthread_mutex_destroy(&fs->lock);
 	free(fs);
 }
@@ -453,7 +459,7 @@ static int get_dir(struct tfs_txn *t, uint64_t ino, struct tfs_inode *in)
  */
 static int create_node(struct tfs *fs, uint64_t parent, const char *name,
 		       mode_t mode, dev_t rdev, const char *tail,
-		       const struct tfs_cred *c, struct stat *out)
+		       const struct tfs_cred *c, bool open, struct stat *out)
 {
 	struct tfs_txn t;
 	struct tfs_inode pin, in;
@@ -524,7 +530,16 @@ static int create_node(struct tfs *fs, uint64_t parent, const char *name,
 	tfs_next_ino_write(&t, fs->next_ino + 1);
 	dir_release(&d);
 	tfs_inode_release(&pin);
-	ret = tfs_txn_commit(&t, false);
+	/* Open before anyone can unlink it: an unlink takes the lock too. */
+	if (open)
+		ret = tfs_open_file(fs, in.ino);
+	if (!ret) {
+		ret = tfs_txn_commit(&t, false);
+		if (ret && open)
+			fsd_itable_unref(&fs->opens, in.ino, 1);
+	} else {
+		tfs_txn_abort(&t);
+	}
 	if (!ret) {
 		fs->next_ino++;
 		tfs_inode_to_stat(fs, &in, out);
@@ -553,14 +568,21 @@ int tfs_mknod(struct tfs *fs, uint64_t parent, const char *name, mode_t mode,
 		mode |= S_IFREG;
 	if (!S_ISCHR(mode) && !S_ISBLK(mode))
 		rdev = 0;
-	return create_node(fs, parent, name, mode, rdev, NULL, c, out);
+	return create_node(fs, parent, name, mode, rdev, NULL, c, false, out);
+}
+
+int tfs_create(struct tfs *fs, uint64_t parent, const char *name,
+	       mode_t mode, const struct tfs_cred *c, struct stat *out)
+{
+	return create_node(fs, parent, name, (mode & 07777) | S_IFREG, 0,
+			   NULL, c, true, out);
 }
 
 int tfs_mkdir(struct tfs *fs, uint64_t parent, const char *name, mode_t mode,
 	      const struct tfs_cred *c, struct stat *out)
 {
 	return create_node(fs, parent, name, S_IFDIR | (mode & 07777), 0, NULL,
-			   c, out);
+			   c, false, out);
 }
 
 int tfs_symlink(struct tfs *fs, uint64_t parent, const char *name,
@@ -572,7 +594,8 @@ int tfs_symlink(struct tfs *fs, uint64_t parent, const char *name,
 		return -ENOENT;
 	if (n > TFS_SYMLINK_MAX)
 		return -ENAMETOOLONG;
-	return create_node(fs, parent, name, S_IFLNK | 0777, 0, target, c, out);
+	return create_node(fs, parent, name, S_IFLNK | 0777, 0, target, c,
+			   false, out);
 }
 
 int tfs_link(struct tfs *fs, uint64_t ino, uint64_t newparent,
@@ -669,7 +692,15 @@ static int drop_link(struct tfs *fs, struct tfs_txn *t, struct tfs_inode *in,
 	touch(&in->r, false);
 	if (in->r.nlink)
 		return tfs_inode_put(t, in);
-	referenced = fsd_itable_count(&fs->refs, in->ino) > 0;
+	/*
+	 * A file nobody has open can go with its last name: the kernel
+	 * reaches an inode without a name only through an open file. A
+	 * directory may still be someone's working directory: it waits for
+	 * the kernel to forget it.
+	 */
+	referenced = S_ISDIR(in->r.mode) ?
+		fsd_itable_count(&fs->refs, in->ino) > 0 :
+		fsd_itable_count(&fs->opens, in->ino) > 0;
 	if (!referenced && !(in->r.flags & TFS_I_OBJECT) &&
 	    !S_ISDIR(in->r.mode))
 		return tfs_inode_delete(t, in->ino);
@@ -1050,7 +1081,8 @@ void tfs_ref(struct tfs *fs, uint64_t ino)
 	fsd_itable_ref(&fs->refs, ino, 1);
 }
 
-bool tfs_forget(struct tfs *fs, uint64_t ino, uint64_t n)
+/* Free @ino if it is an orphan nobody references any more. */
+static bool free_if_orphan(struct tfs *fs, uint64_t ino)
 {
 	unsigned char key[9];
 	struct tfs_txn t;
@@ -1058,7 +1090,7 @@ bool tfs_forget(struct tfs *fs, uint64_t ino, uint64_t n)
 	char *v;
 	size_t vlen;
 
-	if (fsd_itable_unref(&fs->refs, ino, n) || tfs_is_readonly(fs))
+	if (tfs_is_readonly(fs))
 		return false;
 	tfs_txn_begin_read(fs, &t);
 	if (tfs_txn_get(&t, key, tfs_key_ino(key, TFS_K_ORPHAN, ino), &v,
@@ -1066,8 +1098,28 @@ bool tfs_forget(struct tfs *fs, uint64_t ino, uint64_t n)
 		return false;
 	rocksdb_free(v);
 	pthread_mutex_lock(&fs->lock);
-	if (!fsd_itable_count(&fs->refs, ino))
+	if (!fsd_itable_count(&fs->refs, ino) &&
+	    !fsd_itable_count(&fs->opens, ino))
 		freed = free_inode(fs, ino) == 0;
 	pthread_mutex_unlock(&fs->lock);
 	return freed;
+}
+
+int tfs_open_file(struct tfs *fs, uint64_t ino)
+{
+	return fsd_itable_ref(&fs->opens, ino, 1);
+}
+
+bool tfs_close_file(struct tfs *fs, uint64_t ino)
+{
+	if (fsd_itable_unref(&fs->opens, ino, 1))
+		return false;
+	return free_if_orphan(fs, ino);
+}
+
+bool tfs_forget(struct tfs *fs, uint64_t ino, uint64_t n)
+{
+	if (fsd_itable_unref(&fs->refs, ino, n))
+		return false;
+	return free_if_orphan(fs, ino);
 }

@@ -68,6 +68,7 @@ struct tfs {
 	pthread_mutex_t lock;		/* serialises every change */
 	uint64_t next_ino;		/* under lock */
 	struct fsd_itable refs;		/* kernel lookup counts */
+	struct fsd_itable opens;	/* open files per inode */
 	struct evt_store *evstore;	/* event log in meta, when mounted */
 };
 
@@ -104,6 +105,10 @@ int tfs_setattr(struct tfs *fs, uint64_t ino, const struct stat *attr,
 
 int tfs_mknod(struct tfs *fs, uint64_t parent, const char *name, mode_t mode,
 	      dev_t rdev, const struct tfs_cred *c, struct stat *out);
+/* tfs_mknod() of a regular file that is open when it appears (see
+ * tfs_open_file()): what the FUSE create request does. */
+int tfs_create(struct tfs *fs, uint64_t parent, const char *name,
+	       mode_t mode, const struct tfs_cred *c, struct stat *out);
 int tfs_mkdir(struct tfs *fs, uint64_t parent, const char *name, mode_t mode,
 	      const struct tfs_cred *c, struct stat *out);
 int tfs_symlink(struct tfs *fs, uint64_t parent, const char *name,
@@ -156,6 +161,14 @@ int tfs_removexattr(struct tfs *fs, uint64_t ino, const char *name);
  * returns true). */
 void tfs_ref(struct tfs *fs, uint64_t ino);
 bool tfs_forget(struct tfs *fs, uint64_t ino, uint64_t n);
+/*
+ * An open file of @ino began (0, or -ENOMEM) or ended. An inode whose last
+ * name goes while nobody has it open is deleted with the name; one that is
+ * open lives on as an orphan until its last close (or the kernel forgets
+ * it). tfs_close_file() returns true when it freed the inode.
+ */
+int tfs_open_file(struct tfs *fs, uint64_t ino);
+bool tfs_close_file(struct tfs *fs, uint64_t ino);
 
 /* Check every invariant of the filesystem at @uri (not mounted); one line
  * per problem into @out. Returns the number of problems, or -errno. */

@@ -288,8 +288,18 @@ static void tfs_ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 static void tfs_ll_open(fuse_req_t req, fuse_ino_t ino,
 			struct fuse_file_info *fi)
 {
+	struct tfs *fs = fs_of(req);
 	struct stat st;
-	int ret = tfs_getattr(fs_of(req), ino, &st);
+	int ret;
+
+	/* Counted open before looking: an unlink from now on keeps the
+	 * inode for us. */
+	ret = tfs_open_file(fs, ino);
+	if (ret) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	ret = tfs_getattr(fs, ino, &st);
 
 	if (!ret && S_ISDIR(st.st_mode))
 		ret = -EISDIR;
@@ -302,11 +312,13 @@ static void tfs_ll_open(fuse_req_t req, fuse_ino_t ino,
 	}
 	if (ret) {
 		fuse_reply_err(req, -ret);
+		tfs_close_file(fs, ino);
 		return;
 	}
 	/* Only this mount changes the data: cached pages stay valid. */
 	fi->keep_cache = !(fi->flags & O_TRUNC);
-	fuse_reply_open(req, fi);
+	if (fuse_reply_open(req, fi))
+		tfs_close_file(fs, ino);	/* no release will come */
 }
 
 static void tfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -319,12 +331,14 @@ static void tfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int ret;
 
 	cred_of(req, &c);
-	ret = tfs_mknod(fs, parent, name, (mode & 07777) | S_IFREG, 0, &c, &st);
+	ret = tfs_create(fs, parent, name, mode, &c, &st);
 	if (ret == -EEXIST && !(fi->flags & O_EXCL)) {
 		/* Lost a race with another creator: open what is there. */
 		ret = tfs_lookup(fs, parent, name, &st);
 		if (!ret && S_ISDIR(st.st_mode))
 			ret = -EISDIR;
+		if (!ret)
+			ret = tfs_open_file(fs, st.st_ino);
 	}
 	if (ret) {
 		fuse_reply_err(req, -ret);
@@ -338,8 +352,10 @@ static void tfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	e.entry_timeout = TFS_TIMEOUT;
 	fi->keep_cache = 1;
 	tfs_ref(fs, e.ino);
-	if (fuse_reply_create(req, &e, fi))
+	if (fuse_reply_create(req, &e, fi)) {
+		tfs_close_file(fs, e.ino);	/* no release will come */
 		tfs_forget(fs, e.ino, 1);
+	}
 	space_changed(fs);
 }
 
@@ -381,9 +397,12 @@ static void tfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 static void tfs_ll_release(fuse_req_t req, fuse_ino_t ino,
 			   struct fuse_file_info *fi)
 {
-	(void)ino;
+	struct tfs *fs = fs_of(req);
+
 	(void)fi;
 	fuse_reply_err(req, 0);
+	if (tfs_close_file(fs, ino))
+		space_changed(fs);
 }
 
 static void tfs_ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
