@@ -49,94 +49,21 @@
  * host kernel already; objstore_sync() is what survives power loss.
  * Listing reads the whole objects directory on every call, which is fine
  * up to some hundred thousand objects.
+ *
+ * Files: this one opens the store and handles ids, objects, attributes,
+ * listing and sync; dir_data.c reads and changes object data;
+ * dir_internal.h holds what they share.
  */
-#include "objstore/backend.h"
+#include "objstore/dir_internal.h"
 
-#include <dirent.h>
 #include <endian.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <pthread.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <unistd.h>
 #include <uuid/uuid.h>
-#include <xxhash.h>
-
-#define CHUNK		4096u
-#define SEG_SHIFT	40
-#define SEG_SIZE	(UINT64_C(1) << SEG_SHIFT)
-#define BATCH_CHUNKS	64u	/* chunks read and verified per pread */
-#define HEADER_NAME	"mixfs-store"
-#define HEADER_MAGIC	"mixfs-objstore dir"
-#define META_MAGIC	"MXOBJ001"
-#define ATTR_MAGIC	"MXATTR01"
-
-/* The meta file of an object: 32 bytes, little-endian. */
-struct meta_head {
-	char magic[8];		/* META_MAGIC */
-	uint64_t size;		/* logical size */
-	uint64_t chunks;	/* chunks with a non-zero checksum */
-	uint64_t reserved;	/* 0 */
-};
-
-struct dir_store {
-	struct objstore base;
-	char *path;
-	int dirfd, objfd, lockfd, idfd;	/* set at open, never change */
-	pthread_rwlock_t lock;		/* shared to look, exclusive to change */
-	uint64_t capacity;		/* 0: host free space + used */
-	/* The fields below change only under the exclusive lock. */
-	uint64_t next_id;		/* every id ever used is below it */
-	bool ids_exhausted;		/* UINT64_MAX was used */
-	uint64_t used_chunks;
-	uint64_t objects;
-	uint64_t *dirty;		/* ids changed since the last sync */
-	size_t ndirty, dirty_cap;
-	bool dirty_dir;			/* objects/ or next-id changed */
-};
-
-/* An open object, for the length of one call. */
-struct obj {
-	uint64_t id;
-	int odfd, mfd;		/* its directory and meta file */
-	uint64_t size, chunks;	/* from the meta file */
-};
-
-/* One open segment of an object. */
-struct seg {
-	uint64_t no;		/* object offset >> SEG_SHIFT */
-	int dfd, sfd;		/* data and checksums; -1 when absent */
-	uint64_t dsize;		/* bytes in the data file */
-	uint64_t nsums;		/* checksums in the .sum file */
-};
-
-static struct dir_store *to_dir(struct objstore *s)
-{
-	return container_of(s, struct dir_store, base);
-}
 
 /* --- small helpers ------------------------------------------------------ */
-
-/* Record "object <id>: <message>" and return @code. */
-__attribute__((format(printf, 4, 5)))
-static int oerr(struct mixfs_err *err, int code, uint64_t id,
-		const char *fmt, ...)
-{
-	char msg[200];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return mixfs_err_set(err, code, "object %016" PRIx64 ": %s", id, msg);
-}
 
 static void id_name(char buf[32], uint64_t id, const char *suffix)
 {
@@ -153,77 +80,6 @@ static bool id_parse(const char *name, const char *suffix, uint64_t *id)
 		return false;
 	*id = strtoull(name, &end, 16);
 	return *id != 0;
-}
-
-/* Read up to @len bytes at @off; returns the count (short only at EOF). */
-static ssize_t pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done,
-				  (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
-}
-
-static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pwrite(fd, (const char *)buf + done, len - done,
-				   (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
-static uint64_t chunk_sum(const unsigned char *chunk)
-{
-	uint64_t h = XXH3_64bits(chunk, CHUNK);
-
-	return h ? h : 1;
-}
-
-static bool all_zero(const unsigned char *p, size_t n)
-{
-	return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
-}
-
-static int u64_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* A directory stream of its own for @name under @dirfd: a dup() of an
- * open directory would share its read position with other readers. */
-static DIR *dir_stream(int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d;
-
-	if (fd < 0)
-		return NULL;
-	d = fdopendir(fd);
-	if (!d)
-		close(fd);
-	return d;
 }
 
 /* Remove directory @name under @dirfd with the files in it. */
@@ -245,7 +101,7 @@ static int rm_dir(int parent, const char *name)
 
 /* Note that @id is about to change. Called before the change, so that a
  * failure to remember it (-ENOMEM) leaves the object untouched. */
-static int dirty_mark(struct dir_store *ds, uint64_t id,
+int objstore_dir_dirty_mark(struct dir_store *ds, uint64_t id,
 		      struct mixfs_err *err)
 {
 	if (ds->ndirty && ds->dirty[ds->ndirty - 1] == id)
@@ -295,7 +151,7 @@ static int meta_load(struct obj *o, struct mixfs_err *err)
 	return 0;
 }
 
-static int meta_save(const struct obj *o, struct mixfs_err *err)
+int objstore_dir_meta_save(const struct obj *o, struct mixfs_err *err)
 {
 	struct meta_head h;
 	int ret;
@@ -310,7 +166,7 @@ static int meta_save(const struct obj *o, struct mixfs_err *err)
 	return 0;
 }
 
-static void obj_close(struct obj *o)
+void objstore_dir_obj_close(struct obj *o)
 {
 	if (o->mfd >= 0)
 		close(o->mfd);
@@ -320,8 +176,8 @@ static void obj_close(struct obj *o)
 }
 
 /* Open object @id and load its meta file; @rw to change it. */
-static int obj_open(struct dir_store *ds, uint64_t id, bool rw, struct obj *o,
-		    struct mixfs_err *err)
+int objstore_dir_obj_open(struct dir_store *ds, uint64_t id, bool rw,
+			  struct obj *o, struct mixfs_err *err)
 {
 	char name[32];
 	int ret;
@@ -341,265 +197,8 @@ static int obj_open(struct dir_store *ds, uint64_t id, bool rw, struct obj *o,
 	else
 		ret = meta_load(o, err);
 	if (ret)
-		obj_close(o);
+		objstore_dir_obj_close(o);
 	return ret;
-}
-
-/* --- segments ----------------------------------------------------------- */
-
-static void seg_close(struct seg *g)
-{
-	if (g->dfd >= 0)
-		close(g->dfd);
-	if (g->sfd >= 0)
-		close(g->sfd);
-	g->dfd = g->sfd = -1;
-}
-
-/* The piece of [@pos, @end) inside one segment: its number in *@no, the
- * offset in it in *@soff; returns the piece's length. */
-static uint64_t seg_piece(uint64_t pos, uint64_t end, uint64_t *no,
-			  uint64_t *soff)
-{
-	*no = pos >> SEG_SHIFT;
-	*soff = pos & (SEG_SIZE - 1);
-	return end - pos < SEG_SIZE - *soff ? end - pos : SEG_SIZE - *soff;
-}
-
-/* Open segment @no of @o. Reading, absent files mean all holes; @rw
- * creates them. */
-static int seg_open(struct obj *o, uint64_t no, bool rw, struct seg *g,
-		    struct mixfs_err *err)
-{
-	int flags = (rw ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC;
-	char dname[24], sname[24];
-	struct stat st;
-
-	memset(g, 0, sizeof(*g));
-	g->no = no;
-	g->dfd = g->sfd = -1;
-	snprintf(dname, sizeof(dname), "%" PRIx64, no);
-	snprintf(sname, sizeof(sname), "%" PRIx64 ".sum", no);
-	g->dfd = openat(o->odfd, dname, flags, 0644);
-	if (g->dfd < 0 && errno != ENOENT)
-		goto out_errno;
-	g->sfd = openat(o->odfd, sname, flags, 0644);
-	if (g->sfd < 0 && errno != ENOENT)
-		goto out_errno;
-	if (g->dfd >= 0) {
-		if (fstat(g->dfd, &st))
-			goto out_errno;
-		g->dsize = (uint64_t)st.st_size;
-	}
-	if (g->sfd >= 0) {
-		if (fstat(g->sfd, &st))
-			goto out_errno;
-		g->nsums = (uint64_t)st.st_size / 8;
-		if (st.st_size % 8)
-			goto out_corrupt;
-	}
-	if (g->dsize > g->nsums * CHUNK || g->dsize > SEG_SIZE ||
-	    (g->dsize && (no << SEG_SHIFT) + g->dsize > o->size))
-		goto out_corrupt;
-	return 0;
-
-out_errno:
-	seg_close(g);
-	return oerr(err, -errno, o->id, "segment %" PRIx64 ": %s", no,
-		    strerror(errno));
-out_corrupt:
-	seg_close(g);
-	return oerr(err, -EUCLEAN, o->id,
-		    "segment %" PRIx64 " holds %" PRIu64 " bytes of data but %"
-		    PRIu64 " checksums (object size %" PRIu64 ")", no,
-		    g->dsize, g->nsums, o->size);
-}
-
-/* Segment numbers that have files, ascending, into *@out (caller frees). */
-static int seg_list(struct obj *o, uint64_t **out, size_t *n,
-		    struct mixfs_err *err)
-{
-	size_t cap = 0, i, k;
-	struct dirent *de;
-	DIR *d = dir_stream(o->odfd, ".");
-
-	*out = NULL;
-	*n = 0;
-	if (!d)
-		return oerr(err, -errno, o->id, "%s", strerror(errno));
-	while ((de = readdir(d))) {
-		char *end;
-		uint64_t no = strtoull(de->d_name, &end, 16);
-
-		if (end == de->d_name || (*end && strcmp(end, ".sum")))
-			continue;
-		if (*n == cap) {
-			uint64_t *p = realloc(*out, (cap = cap * 2 + 8) * 8);
-
-			if (!p) {
-				closedir(d);
-				free(*out);
-				return mixfs_err_set(err, -ENOMEM, "out of memory");
-			}
-			*out = p;
-		}
-		(*out)[(*n)++] = no;
-	}
-	closedir(d);
-	if (*n)
-		qsort(*out, *n, sizeof(**out), u64_cmp);
-	for (i = 0, k = 0; i < *n; i++)	/* data and .sum name each twice */
-		if (!k || (*out)[k - 1] != (*out)[i])
-			(*out)[k++] = (*out)[i];
-	*n = k;
-	return 0;
-}
-
-/* Read checksums [@first, @first + @n); those past the file read as 0. */
-static int sums_read(const struct obj *o, const struct seg *g, uint64_t first,
-		     size_t n, uint64_t *out, struct mixfs_err *err)
-{
-	size_t have = 0, i;
-	ssize_t got = 0;
-
-	memset(out, 0, n * sizeof(*out));
-	if (first < g->nsums)
-		have = g->nsums - first < n ? (size_t)(g->nsums - first) : n;
-	if (have)
-		got = pread_full(g->sfd, out, have * 8, first * 8);
-	if (got < 0 || (size_t)got != have * 8)
-		return oerr(err, got < 0 ? (int)got : -EUCLEAN, o->id,
-			    "reading checksums of segment %" PRIx64 " failed",
-			    g->no);
-	for (i = 0; i < have; i++)
-		out[i] = le64toh(out[i]);
-	return 0;
-}
-
-/* Write checksums [@first, @first + @n) from @in, or zeros if NULL. */
-static int sums_write(const struct obj *o, struct seg *g, uint64_t first,
-		      uint64_t n, const uint64_t *in, struct mixfs_err *err)
-{
-	uint64_t le[BATCH_CHUNKS], done = 0;
-	int ret;
-
-	while (done < n) {
-		size_t k = n - done < BATCH_CHUNKS ? n - done : BATCH_CHUNKS, i;
-
-		for (i = 0; i < k; i++)
-			le[i] = in ? htole64(in[done + i]) : 0;
-		ret = pwrite_full(g->sfd, le, k * 8, (first + done) * 8);
-		if (ret)
-			return oerr(err, ret, o->id, "writing checksums: %s",
-				    strerror(-ret));
-		done += k;
-	}
-	if (first + n > g->nsums)
-		g->nsums = first + n;
-	return 0;
-}
-
-/* Count the non-zero checksums in [@first, @first + @n). The .sum file
- * of a sparse object is sparse too: only its data regions are read. */
-static int sums_count(const struct obj *o, const struct seg *g,
-		      uint64_t first, uint64_t n, uint64_t *count,
-		      struct mixfs_err *err)
-{
-	uint64_t sums[BATCH_CHUNKS], end;
-	off_t data, hole;
-	int ret;
-
-	*count = 0;
-	if (first >= g->nsums)
-		return 0;
-	end = n > g->nsums - first ? g->nsums : first + n;
-	while (first < end) {
-		size_t k, i;
-
-		data = lseek(g->sfd, (off_t)(first * 8), SEEK_DATA);
-		if (data < 0 && errno == ENXIO)
-			break;		/* only holes from here on */
-		hole = data < 0 ? -1 : lseek(g->sfd, data, SEEK_HOLE);
-		if (hole < 0)
-			return oerr(err, -errno, o->id, "checksums: %s",
-				    strerror(errno));
-		first = (uint64_t)data / 8;
-		for (; first < end && first * 8 < (uint64_t)hole; first += k) {
-			k = end - first < BATCH_CHUNKS ? end - first :
-			    BATCH_CHUNKS;
-			ret = sums_read(o, g, first, k, sums, err);
-			if (ret)
-				return ret;
-			for (i = 0; i < k; i++)
-				*count += sums[i] != 0;
-		}
-	}
-	return 0;
-}
-
-/* Zero checksums [@first, @first + @n), making them holes in the .sum
- * file where the host can. */
-static int sums_zero(const struct obj *o, struct seg *g, uint64_t first,
-		     uint64_t n, struct mixfs_err *err)
-{
-	if (first >= g->nsums)
-		return 0;
-	if (n > g->nsums - first)
-		n = g->nsums - first;
-	if (fallocate(g->sfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		      (off_t)(first * 8), (off_t)(n * 8)) == 0)
-		return 0;
-	if (errno != EOPNOTSUPP)
-		return oerr(err, -errno, o->id, "zeroing checksums: %s",
-			    strerror(errno));
-	return sums_write(o, g, first, n, NULL, err);
-}
-
-/* Read @n chunks from chunk @first into @buf, zeros past the data. */
-static int chunks_read(const struct obj *o, const struct seg *g,
-		       uint64_t first, size_t n, unsigned char *buf,
-		       struct mixfs_err *err)
-{
-	ssize_t got = 0;
-
-	if (g->dfd >= 0 && first * CHUNK < g->dsize)
-		got = pread_full(g->dfd, buf, n * CHUNK, first * CHUNK);
-	if (got < 0)
-		return oerr(err, (int)got, o->id, "reading data: %s",
-			    strerror((int)-got));
-	memset(buf + got, 0, n * CHUNK - (size_t)got);
-	return 0;
-}
-
-static int chunk_verify(const struct obj *o, const struct seg *g,
-			uint64_t idx, const unsigned char *chunk, uint64_t sum,
-			struct mixfs_err *err)
-{
-	if (sum == 0 ? all_zero(chunk, CHUNK) : chunk_sum(chunk) == sum)
-		return 0;
-	return oerr(err, -EBADMSG, o->id,
-		    "checksum mismatch in the %u-byte chunk at offset %" PRIu64 "%s",
-		    CHUNK, (g->no << SEG_SHIFT) + idx * CHUNK,
-		    sum ? "" : " (a hole holds data)");
-}
-
-/* Build in @chunk the new bytes of chunk @idx: its old bytes, verified
- * against @oldsum, with [@from, @to) replaced by @src (or zeros). */
-static int chunk_merge(const struct obj *o, const struct seg *g, uint64_t idx,
-		       uint64_t oldsum, const unsigned char *src, size_t from,
-		       size_t to, unsigned char *chunk, struct mixfs_err *err)
-{
-	int ret = chunks_read(o, g, idx, 1, chunk, err);
-
-	if (!ret)
-		ret = chunk_verify(o, g, idx, chunk, oldsum, err);
-	if (ret)
-		return ret;
-	if (src)
-		memcpy(chunk + from, src, to - from);
-	else
-		memset(chunk + from, 0, to - from);
-	return 0;
 }
 
 /* --- the store header and opening ---------------------------------------- */
@@ -826,9 +425,9 @@ static int store_scan(struct dir_store *ds, bool readonly,
 			ds->ids_exhausted = true;
 		else if (id >= ds->next_id)
 			ds->next_id = id + 1;
-		if (!obj_open(ds, id, false, &o, NULL)) {
+		if (!objstore_dir_obj_open(ds, id, false, &o, NULL)) {
 			ds->used_chunks += o.chunks;
-			obj_close(&o);
+			objstore_dir_obj_close(&o);
 		}
 	}
 	closedir(d);
@@ -959,7 +558,7 @@ static int create_locked(struct dir_store *ds, uint64_t id,
 	bool placed = false;
 	int ret;
 
-	ret = dirty_mark(ds, id, err);
+	ret = objstore_dir_dirty_mark(ds, id, err);
 	if (ret)
 		return ret;
 	id_name(tmp, id, ".tmp");
@@ -971,8 +570,8 @@ static int create_locked(struct dir_store *ds, uint64_t id,
 	o.mfd = o.odfd < 0 ? -1 : openat(o.odfd, "meta", O_RDWR | O_CREAT |
 					 O_CLOEXEC, 0644);
 	ret = o.mfd < 0 ? oerr(err, -errno, id, "%s", strerror(errno)) :
-			  meta_save(&o, err);
-	obj_close(&o);
+			  objstore_dir_meta_save(&o, err);
+	objstore_dir_obj_close(&o);
 	/* The rename claims the id: it fails if the object exists. */
 	if (!ret && renameat2(ds->objfd, tmp, ds->objfd, name, RENAME_NOREPLACE))
 		ret = errno == EEXIST ?
@@ -1033,7 +632,7 @@ static int dir_remove(struct objstore *s, uint64_t id, struct mixfs_err *err)
 	int ret;
 
 	pthread_rwlock_wrlock(&ds->lock);
-	ret = obj_open(ds, id, false, &o, NULL);
+	ret = objstore_dir_obj_open(ds, id, false, &o, NULL);
 	if (ret == -EUCLEAN) {	/* a corrupt object can still go; its */
 		o.chunks = 0;	/* chunks were not counted at open either */
 		ret = 0;
@@ -1044,7 +643,7 @@ static int dir_remove(struct objstore *s, uint64_t id, struct mixfs_err *err)
 			oerr(err, ret, id, "%s", strerror(-ret));
 		goto out_unlock;
 	}
-	obj_close(&o);
+	objstore_dir_obj_close(&o);
 	id_name(name, id, "");
 	id_name(dead, id, ".dead");
 	rm_dir(ds->objfd, dead);
@@ -1058,438 +657,6 @@ static int dir_remove(struct objstore *s, uint64_t id, struct mixfs_err *err)
 			   ds->used_chunks;
 	ds->dirty_dir = true;
 out_unlock:
-	pthread_rwlock_unlock(&ds->lock);
-	return ret;
-}
-
-/* --- data ---------------------------------------------------------------- */
-
-/* Read [@off, @off + @len) of segment @g (segment offsets) into @out,
- * @nb chunks at a time through @bounce. */
-static int seg_read(const struct obj *o, const struct seg *g, uint64_t off,
-		    unsigned char *out, uint64_t len, unsigned char *bounce,
-		    size_t nb, struct mixfs_err *err)
-{
-	uint64_t sums[BATCH_CHUNKS], end = off + len, pos = off, covered;
-	int ret;
-
-	/* Chunks past the checksums hold no data: they read as zeros. */
-	covered = g->nsums * CHUNK < end ? g->nsums * CHUNK : end;
-	while (pos < covered) {
-		uint64_t first = pos / CHUNK, last = (covered - 1) / CHUNK;
-		size_t n = last - first + 1 < nb ? (size_t)(last - first + 1) :
-			   nb, i;
-		uint64_t stop = (first + n) * CHUNK;
-
-		ret = sums_read(o, g, first, n, sums, err);
-		if (!ret)
-			ret = chunks_read(o, g, first, n, bounce, err);
-		for (i = 0; !ret && i < n; i++)
-			ret = chunk_verify(o, g, first + i, bounce + i * CHUNK,
-					   sums[i], err);
-		if (ret)
-			return ret;
-		if (stop > covered)
-			stop = covered;
-		memcpy(out + (pos - off), bounce + (pos - first * CHUNK),
-		       stop - pos);
-		pos = stop;
-	}
-	if (pos < end)
-		memset(out + (pos - off), 0, end - pos);
-	return 0;
-}
-
-static ssize_t dir_read(struct objstore *s, uint64_t id, uint64_t off,
-			void *buf, size_t len, struct mixfs_err *err)
-{
-	struct dir_store *ds = to_dir(s);
-	size_t nb = len / CHUNK + 2 < BATCH_CHUNKS ? len / CHUNK + 2 :
-		    BATCH_CHUNKS;
-	uint64_t pos, end, no, soff, slen;
-	unsigned char *bounce;
-	struct obj o;
-	struct seg g;
-	int ret;
-
-	bounce = malloc(nb * CHUNK);
-	if (!bounce)
-		return mixfs_err_set(err, -ENOMEM, "out of memory");
-	pthread_rwlock_rdlock(&ds->lock);
-	ret = obj_open(ds, id, false, &o, err);
-	if (ret)
-		goto out_unlock;
-	if (off >= o.size)
-		len = 0;
-	else if (len > o.size - off)
-		len = (size_t)(o.size - off);
-	end = off + len;
-	for (pos = off; pos < end && !ret; pos += slen) {
-		slen = seg_piece(pos, end, &no, &soff);
-		ret = seg_open(&o, no, false, &g, err);
-		if (!ret)
-			ret = seg_read(&o, &g, soff, (unsigned char *)buf +
-				       (pos - off), slen, bounce, nb, err);
-		seg_close(&g);
-	}
-	obj_close(&o);
-out_unlock:
-	pthread_rwlock_unlock(&ds->lock);
-	free(bounce);
-	return ret ? ret : (ssize_t)len;
-}
-
-/* Write @len bytes at segment offset @off: new checksums for the whole
- * chunks straight from @src, for the partial ones at either end from
- * their verified old bytes merged with @src. */
-static int seg_write(const struct obj *o, struct seg *g, uint64_t off,
-		     const unsigned char *src, uint64_t len,
-		     struct mixfs_err *err)
-{
-	uint64_t end = off + len, first = off / CHUNK, n, i;
-	unsigned char chunk[CHUNK];
-	uint64_t *sums;
-	int ret;
-
-	n = (end - 1) / CHUNK - first + 1;
-	sums = malloc(n * sizeof(*sums));
-	if (!sums)
-		return mixfs_err_set(err, -ENOMEM, "out of memory");
-	ret = sums_read(o, g, first, n, sums, err);
-	for (i = 0; i < n && !ret; i++) {
-		uint64_t cstart = (first + i) * CHUNK;
-		uint64_t from = off > cstart ? off - cstart : 0;
-		uint64_t to = end < cstart + CHUNK ? end - cstart : CHUNK;
-
-		if (from == 0 && to == CHUNK) {
-			sums[i] = chunk_sum(src + (cstart - off));
-			continue;
-		}
-		ret = chunk_merge(o, g, first + i, sums[i],
-				  src + (cstart + from - off), from, to, chunk,
-				  err);
-		sums[i] = chunk_sum(chunk);
-	}
-	if (!ret) {
-		ret = pwrite_full(g->dfd, src, len, off);
-		if (ret)
-			oerr(err, ret, o->id, "writing %" PRIu64 " bytes at %"
-			     PRIu64 ": %s", len, (g->no << SEG_SHIFT) + off,
-			     strerror(-ret));
-	}
-	if (!ret)
-		ret = sums_write(o, g, first, n, sums, err);
-	free(sums);
-	return ret;
-}
-
-static int dir_write(struct objstore *s, uint64_t id, uint64_t off,
-		     const void *buf, size_t len, struct mixfs_err *err)
-{
-	struct dir_store *ds = to_dir(s);
-	uint64_t grow = 0, end = off + len, pos, no, soff, slen;
-	struct obj o;
-	struct seg g;
-	int ret;
-
-	pthread_rwlock_wrlock(&ds->lock);
-	ret = dirty_mark(ds, id, err);
-	if (!ret)
-		ret = obj_open(ds, id, true, &o, err);
-	if (ret)
-		goto out_unlock;
-	/* First count the chunks the write newly fills, to refuse it whole
-	 * if the store is full. */
-	for (pos = off; pos < end; pos += slen) {
-		uint64_t first, n, have = 0;
-
-		slen = seg_piece(pos, end, &no, &soff);
-		first = soff / CHUNK;
-		n = (soff + slen - 1) / CHUNK - first + 1;
-
-		ret = seg_open(&o, no, false, &g, err);
-		if (!ret)
-			ret = sums_count(&o, &g, first, n, &have, err);
-		seg_close(&g);
-		if (ret)
-			goto out_close;
-		grow += n - have;
-	}
-	if (ds->capacity && (ds->used_chunks + grow) * CHUNK > ds->capacity) {
-		ret = mixfs_err_set(err, -ENOSPC, "store %s full: %" PRIu64
-			" of %" PRIu64 " bytes used, %" PRIu64 " more needed",
-			ds->path, ds->used_chunks * CHUNK, ds->capacity,
-			grow * CHUNK);
-		goto out_close;
-	}
-	for (pos = off; pos < end; pos += slen) {
-		slen = seg_piece(pos, end, &no, &soff);
-		ret = seg_open(&o, no, true, &g, err);
-		if (!ret)
-			ret = seg_write(&o, &g, soff, (const unsigned char *)buf +
-					(pos - off), slen, err);
-		seg_close(&g);
-		if (ret)
-			goto out_close;
-	}
-	if (len && off + len > o.size)
-		o.size = off + len;
-	o.chunks += grow;
-	ret = meta_save(&o, err);	/* also the mtime, even for len 0 */
-	if (!ret)
-		ds->used_chunks += grow;
-out_close:
-	obj_close(&o);
-out_unlock:
-	pthread_rwlock_unlock(&ds->lock);
-	return ret;
-}
-
-/* Cut segment @g to @size bytes (segment offsets, @size > 0); the chunks
- * whose checksums go are counted in *@dropped. */
-static int seg_truncate(const struct obj *o, struct seg *g, uint64_t size,
-			uint64_t *dropped, struct mixfs_err *err)
-{
-	uint64_t keep = (size + CHUNK - 1) / CHUNK, idx = size / CHUNK, tail = 0;
-	unsigned char chunk[CHUNK];
-	int ret = sums_count(o, g, keep, UINT64_MAX - keep, dropped, err);
-
-	/* The chunk cut in two keeps its head; its tail becomes zeros. */
-	if (!ret && size % CHUNK)
-		ret = sums_read(o, g, idx, 1, &tail, err);
-	if (!ret && tail)
-		ret = chunk_merge(o, g, idx, tail, NULL, size % CHUNK, CHUNK,
-				  chunk, err);
-	if (ret)
-		return ret;
-	if (g->dsize > size && ftruncate(g->dfd, (off_t)size))
-		return oerr(err, -errno, o->id, "truncating data: %s",
-			    strerror(errno));
-	if (tail) {
-		tail = chunk_sum(chunk);
-		ret = sums_write(o, g, idx, 1, &tail, err);
-	}
-	if (!ret && g->nsums > keep && ftruncate(g->sfd, (off_t)(keep * 8)))
-		ret = oerr(err, -errno, o->id, "truncating checksums: %s",
-			   strerror(errno));
-	return ret;
-}
-
-static int truncate_locked(struct dir_store *ds, struct obj *o, uint64_t size,
-			   struct mixfs_err *err)
-{
-	uint64_t *segs, dropped = 0, d;
-	struct seg g;
-	size_t n, i;
-	int ret;
-
-	if (size < o->size) {
-		ret = seg_list(o, &segs, &n, err);
-		if (ret)
-			return ret;
-		/* The segment cut in two first: it may refuse (-EBADMSG). */
-		for (i = 0; i < n && !ret; i++) {
-			uint64_t base = segs[i] << SEG_SHIFT;
-
-			if (base >= size || size - base >= SEG_SIZE)
-				continue;
-			ret = seg_open(o, segs[i], true, &g, err);
-			if (!ret)
-				ret = seg_truncate(o, &g, size - base, &dropped,
-						   err);
-			seg_close(&g);
-		}
-		for (i = 0; i < n && !ret; i++) {
-			char name[24];
-
-			if (segs[i] << SEG_SHIFT < size)
-				continue;
-			ret = seg_open(o, segs[i], false, &g, err);
-			if (!ret)
-				ret = sums_count(o, &g, 0, UINT64_MAX, &d, err);
-			seg_close(&g);
-			if (ret)
-				break;
-			dropped += d;
-			snprintf(name, sizeof(name), "%" PRIx64, segs[i]);
-			unlinkat(o->odfd, name, 0);
-			strcat(name, ".sum");
-			unlinkat(o->odfd, name, 0);
-		}
-		free(segs);
-		if (ret)
-			return ret;
-	}
-	o->size = size;
-	o->chunks -= dropped < o->chunks ? dropped : o->chunks;
-	ret = meta_save(o, err);
-	if (!ret)
-		ds->used_chunks -= dropped < ds->used_chunks ? dropped :
-				   ds->used_chunks;
-	return ret;
-}
-
-static int dir_truncate(struct objstore *s, uint64_t id, uint64_t size,
-			struct mixfs_err *err)
-{
-	struct dir_store *ds = to_dir(s);
-	struct obj o;
-	int ret;
-
-	pthread_rwlock_wrlock(&ds->lock);
-	ret = dirty_mark(ds, id, err);
-	if (!ret)
-		ret = obj_open(ds, id, true, &o, err);
-	if (!ret) {
-		ret = truncate_locked(ds, &o, size, err);
-		obj_close(&o);
-	}
-	pthread_rwlock_unlock(&ds->lock);
-	return ret;
-}
-
-/* Zero [@from, @to) inside chunk @idx of @g. */
-static int punch_partial(const struct obj *o, struct seg *g, uint64_t idx,
-			 size_t from, size_t to, struct mixfs_err *err)
-{
-	static const unsigned char zeros[CHUNK];
-	unsigned char chunk[CHUNK];
-	uint64_t sum;
-	int ret = sums_read(o, g, idx, 1, &sum, err);
-
-	if (ret || sum == 0)	/* a hole already reads as zeros */
-		return ret;
-	ret = chunk_merge(o, g, idx, sum, NULL, from, to, chunk, err);
-	if (ret)
-		return ret;
-	if (idx * CHUNK + from < g->dsize) {
-		ret = pwrite_full(g->dfd, zeros, to - from, idx * CHUNK + from);
-		if (ret)
-			return oerr(err, ret, o->id, "zeroing: %s",
-				    strerror(-ret));
-	}
-	sum = chunk_sum(chunk);
-	return sums_write(o, g, idx, 1, &sum, err);
-}
-
-/* Deallocate whole chunks [@first, @stop) of the data file, or write
- * zeros on a host file system that cannot punch holes. */
-static int punch_data(struct seg *g, uint64_t first, uint64_t stop)
-{
-	static const unsigned char zeros[CHUNK];
-	uint64_t off = first * CHUNK, end = stop * CHUNK;
-	int ret = 0;
-
-	if (end > g->dsize)
-		end = g->dsize;
-	if (off >= end || fallocate(g->dfd, FALLOC_FL_PUNCH_HOLE |
-				    FALLOC_FL_KEEP_SIZE, (off_t)off,
-				    (off_t)(end - off)) == 0)
-		return 0;
-	if (errno != EOPNOTSUPP)
-		return -errno;
-	for (; off < end && !ret; off += CHUNK)
-		ret = pwrite_full(g->dfd, zeros, CHUNK, off);
-	return ret;
-}
-
-/* Punch [@off, @end) of segment @g (segment offsets); chunks that become
- * holes are counted in *@freed. */
-static int seg_punch(const struct obj *o, struct seg *g, uint64_t off,
-		     uint64_t end, uint64_t *freed, struct mixfs_err *err)
-{
-	uint64_t first, stop;
-	int ret = 0;
-
-	*freed = 0;
-	if (end > g->nsums * CHUNK)	/* past the checksums: all holes */
-		end = g->nsums * CHUNK;
-	if (off >= end)
-		return 0;
-	first = (off + CHUNK - 1) / CHUNK;	/* first whole chunk */
-	stop = end / CHUNK;			/* past the last whole one */
-	if (first > stop)			/* inside a single chunk */
-		return punch_partial(o, g, off / CHUNK, off % CHUNK,
-				     end - off / CHUNK * CHUNK, err);
-	if (off % CHUNK)
-		ret = punch_partial(o, g, off / CHUNK, off % CHUNK, CHUNK, err);
-	if (!ret && end % CHUNK)
-		ret = punch_partial(o, g, stop, 0, end % CHUNK, err);
-	if (!ret && first < stop)
-		ret = sums_count(o, g, first, stop - first, freed, err);
-	if (ret || first == stop)
-		return ret;
-	ret = punch_data(g, first, stop);
-	if (ret)
-		return oerr(err, ret, o->id, "punching a hole: %s",
-			    strerror(-ret));
-	return sums_zero(o, g, first, stop - first, err);
-}
-
-static int dir_punch(struct objstore *s, uint64_t id, uint64_t off,
-		     uint64_t len, struct mixfs_err *err)
-{
-	struct dir_store *ds = to_dir(s);
-	uint64_t *segs = NULL, end = off + len, freed = 0, f;
-	struct obj o;
-	struct seg g;
-	size_t n = 0, i;
-	int ret;
-
-	pthread_rwlock_wrlock(&ds->lock);
-	ret = dirty_mark(ds, id, err);
-	if (!ret)
-		ret = obj_open(ds, id, true, &o, err);
-	if (ret)
-		goto out_unlock;
-	if (end > o.size)
-		end = o.size;
-	ret = seg_list(&o, &segs, &n, err);
-	for (i = 0; i < n && !ret; i++) {
-		uint64_t base = segs[i] << SEG_SHIFT;
-
-		if (base >= end || base + SEG_SIZE <= off)
-			continue;
-		ret = seg_open(&o, segs[i], true, &g, err);
-		if (!ret)
-			ret = seg_punch(&o, &g, off > base ? off - base : 0,
-					end - base < SEG_SIZE ? end - base :
-					SEG_SIZE, &f, err);
-		seg_close(&g);
-		freed += ret ? 0 : f;
-	}
-	/* Segments punched before a failure stay punched: count them. */
-	o.chunks -= freed < o.chunks ? freed : o.chunks;
-	ds->used_chunks -= freed < ds->used_chunks ? freed : ds->used_chunks;
-	if (!ret)
-		ret = meta_save(&o, err);
-	else if (freed)
-		meta_save(&o, NULL);
-	free(segs);
-	obj_close(&o);
-out_unlock:
-	pthread_rwlock_unlock(&ds->lock);
-	return ret;
-}
-
-static int dir_stat(struct objstore *s, uint64_t id, struct objstore_stat *st,
-		    struct mixfs_err *err)
-{
-	struct dir_store *ds = to_dir(s);
-	struct stat hst;
-	struct obj o;
-	int ret;
-
-	pthread_rwlock_rdlock(&ds->lock);
-	ret = obj_open(ds, id, false, &o, err);
-	if (!ret && fstat(o.mfd, &hst))
-		ret = oerr(err, -errno, id, "%s", strerror(errno));
-	if (!ret) {
-		st->size = o.size;
-		st->allocated = o.chunks * CHUNK;
-		st->mtime = hst.st_mtim;
-	}
-	obj_close(&o);
 	pthread_rwlock_unlock(&ds->lock);
 	return ret;
 }
@@ -1714,9 +881,9 @@ static int attrs_begin(struct dir_store *ds, uint64_t id, bool rw,
 	else
 		pthread_rwlock_rdlock(&ds->lock);
 	if (rw)
-		ret = dirty_mark(ds, id, err);
+		ret = objstore_dir_dirty_mark(ds, id, err);
 	if (!ret)
-		ret = obj_open(ds, id, false, o, err);
+		ret = objstore_dir_obj_open(ds, id, false, o, err);
 	if (!ret)
 		ret = attrs_load(o, a, err);
 	return ret;
@@ -1724,7 +891,7 @@ static int attrs_begin(struct dir_store *ds, uint64_t id, bool rw,
 
 static void attrs_end(struct dir_store *ds, struct obj *o, struct attrs *a)
 {
-	obj_close(o);
+	objstore_dir_obj_close(o);
 	free(a->buf);
 	free(a->ent);
 	pthread_rwlock_unlock(&ds->lock);
@@ -1910,11 +1077,11 @@ const struct objstore_ops objstore_dir_ops = {
 	.create = dir_create,
 	.create_fresh = dir_create_fresh,
 	.remove = dir_remove,
-	.read = dir_read,
-	.write = dir_write,
-	.truncate = dir_truncate,
-	.punch = dir_punch,
-	.stat = dir_stat,
+	.read = objstore_dir_read,
+	.write = objstore_dir_write,
+	.truncate = objstore_dir_truncate,
+	.punch = objstore_dir_punch,
+	.stat = objstore_dir_stat,
 	.list = dir_list,
 	.getattr = dir_getattr,
 	.setattr = dir_setattr,

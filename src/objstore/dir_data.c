@@ -1,0 +1,720 @@
+/*
+ * dir_data.c - the data of dir: objects: segments, their checksum files,
+ * and the calls that read and change bytes (read, write, truncate, punch)
+ * or report them (stat).
+ *
+ * The file layout and the checksum rules are described at the top of
+ * dir.c; this file follows them. It does not open the store, name objects
+ * or handle attributes: dir.c does, and hands an open object (struct obj)
+ * to the calls here.
+ */
+#include "objstore/dir_internal.h"
+
+#include <endian.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <xxhash.h>
+
+/* --- checksums of chunks ------------------------------------------------- */
+
+static uint64_t chunk_sum(const unsigned char *chunk)
+{
+	uint64_t h = XXH3_64bits(chunk, CHUNK);
+
+	return h ? h : 1;
+}
+
+static bool all_zero(const unsigned char *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
+}
+
+/* --- segments ----------------------------------------------------------- */
+
+static void seg_close(struct seg *g)
+{
+	if (g->dfd >= 0)
+		close(g->dfd);
+	if (g->sfd >= 0)
+		close(g->sfd);
+	g->dfd = g->sfd = -1;
+}
+
+/* The piece of [@pos, @end) inside one segment: its number in *@no, the
+ * offset in it in *@soff; returns the piece's length. */
+static uint64_t seg_piece(uint64_t pos, uint64_t end, uint64_t *no,
+			  uint64_t *soff)
+{
+	*no = pos >> SEG_SHIFT;
+	*soff = pos & (SEG_SIZE - 1);
+	return end - pos < SEG_SIZE - *soff ? end - pos : SEG_SIZE - *soff;
+}
+
+/* Open segment @no of @o. Reading, absent files mean all holes; @rw
+ * creates them. */
+static int seg_open(struct obj *o, uint64_t no, bool rw, struct seg *g,
+		    struct mixfs_err *err)
+{
+	int flags = (rw ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC;
+	char dname[24], sname[24];
+	struct stat st;
+
+	memset(g, 0, sizeof(*g));
+	g->no = no;
+	g->dfd = g->sfd = -1;
+	snprintf(dname, sizeof(dname), "%" PRIx64, no);
+	snprintf(sname, sizeof(sname), "%" PRIx64 ".sum", no);
+	g->dfd = openat(o->odfd, dname, flags, 0644);
+	if (g->dfd < 0 && errno != ENOENT)
+		goto out_errno;
+	g->sfd = openat(o->odfd, sname, flags, 0644);
+	if (g->sfd < 0 && errno != ENOENT)
+		goto out_errno;
+	if (g->dfd >= 0) {
+		if (fstat(g->dfd, &st))
+			goto out_errno;
+		g->dsize = (uint64_t)st.st_size;
+	}
+	if (g->sfd >= 0) {
+		if (fstat(g->sfd, &st))
+			goto out_errno;
+		g->nsums = (uint64_t)st.st_size / 8;
+		if (st.st_size % 8)
+			goto out_corrupt;
+	}
+	if (g->dsize > g->nsums * CHUNK || g->dsize > SEG_SIZE ||
+	    (g->dsize && (no << SEG_SHIFT) + g->dsize > o->size))
+		goto out_corrupt;
+	return 0;
+
+out_errno:
+	seg_close(g);
+	return oerr(err, -errno, o->id, "segment %" PRIx64 ": %s", no,
+		    strerror(errno));
+out_corrupt:
+	seg_close(g);
+	return oerr(err, -EUCLEAN, o->id,
+		    "segment %" PRIx64 " holds %" PRIu64 " bytes of data but %"
+		    PRIu64 " checksums (object size %" PRIu64 ")", no,
+		    g->dsize, g->nsums, o->size);
+}
+
+/* Segment numbers that have files, ascending, into *@out (caller frees). */
+static int seg_list(struct obj *o, uint64_t **out, size_t *n,
+		    struct mixfs_err *err)
+{
+	size_t cap = 0, i, k;
+	struct dirent *de;
+	DIR *d = dir_stream(o->odfd, ".");
+
+	*out = NULL;
+	*n = 0;
+	if (!d)
+		return oerr(err, -errno, o->id, "%s", strerror(errno));
+	while ((de = readdir(d))) {
+		char *end;
+		uint64_t no = strtoull(de->d_name, &end, 16);
+
+		if (end == de->d_name || (*end && strcmp(end, ".sum")))
+			continue;
+		if (*n == cap) {
+			uint64_t *p = realloc(*out, (cap = cap * 2 + 8) * 8);
+
+			if (!p) {
+				closedir(d);
+				free(*out);
+				return mixfs_err_set(err, -ENOMEM, "out of memory");
+			}
+			*out = p;
+		}
+		(*out)[(*n)++] = no;
+	}
+	closedir(d);
+	if (*n)
+		qsort(*out, *n, sizeof(**out), u64_cmp);
+	for (i = 0, k = 0; i < *n; i++)	/* data and .sum name each twice */
+		if (!k || (*out)[k - 1] != (*out)[i])
+			(*out)[k++] = (*out)[i];
+	*n = k;
+	return 0;
+}
+
+/* Read checksums [@first, @first + @n); those past the file read as 0. */
+static int sums_read(const struct obj *o, const struct seg *g, uint64_t first,
+		     size_t n, uint64_t *out, struct mixfs_err *err)
+{
+	size_t have = 0, i;
+	ssize_t got = 0;
+
+	memset(out, 0, n * sizeof(*out));
+	if (first < g->nsums)
+		have = g->nsums - first < n ? (size_t)(g->nsums - first) : n;
+	if (have)
+		got = pread_full(g->sfd, out, have * 8, first * 8);
+	if (got < 0 || (size_t)got != have * 8)
+		return oerr(err, got < 0 ? (int)got : -EUCLEAN, o->id,
+			    "reading checksums of segment %" PRIx64 " failed",
+			    g->no);
+	for (i = 0; i < have; i++)
+		out[i] = le64toh(out[i]);
+	return 0;
+}
+
+/* Write checksums [@first, @first + @n) from @in, or zeros if NULL. */
+static int sums_write(const struct obj *o, struct seg *g, uint64_t first,
+		      uint64_t n, const uint64_t *in, struct mixfs_err *err)
+{
+	uint64_t le[BATCH_CHUNKS], done = 0;
+	int ret;
+
+	while (done < n) {
+		size_t k = n - done < BATCH_CHUNKS ? n - done : BATCH_CHUNKS, i;
+
+		for (i = 0; i < k; i++)
+			le[i] = in ? htole64(in[done + i]) : 0;
+		ret = pwrite_full(g->sfd, le, k * 8, (first + done) * 8);
+		if (ret)
+			return oerr(err, ret, o->id, "writing checksums: %s",
+				    strerror(-ret));
+		done += k;
+	}
+	if (first + n > g->nsums)
+		g->nsums = first + n;
+	return 0;
+}
+
+/* Count the non-zero checksums in [@first, @first + @n). The .sum file
+ * of a sparse object is sparse too: only its data regions are read. */
+static int sums_count(const struct obj *o, const struct seg *g,
+		      uint64_t first, uint64_t n, uint64_t *count,
+		      struct mixfs_err *err)
+{
+	uint64_t sums[BATCH_CHUNKS], end;
+	off_t data, hole;
+	int ret;
+
+	*count = 0;
+	if (first >= g->nsums)
+		return 0;
+	end = n > g->nsums - first ? g->nsums : first + n;
+	while (first < end) {
+		size_t k, i;
+
+		data = lseek(g->sfd, (off_t)(first * 8), SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			break;		/* only holes from here on */
+		hole = data < 0 ? -1 : lseek(g->sfd, data, SEEK_HOLE);
+		if (hole < 0)
+			return oerr(err, -errno, o->id, "checksums: %s",
+				    strerror(errno));
+		first = (uint64_t)data / 8;
+		for (; first < end && first * 8 < (uint64_t)hole; first += k) {
+			k = end - first < BATCH_CHUNKS ? end - first :
+			    BATCH_CHUNKS;
+			ret = sums_read(o, g, first, k, sums, err);
+			if (ret)
+				return ret;
+			for (i = 0; i < k; i++)
+				*count += sums[i] != 0;
+		}
+	}
+	return 0;
+}
+
+/* Zero checksums [@first, @first + @n), making them holes in the .sum
+ * file where the host can. */
+static int sums_zero(const struct obj *o, struct seg *g, uint64_t first,
+		     uint64_t n, struct mixfs_err *err)
+{
+	if (first >= g->nsums)
+		return 0;
+	if (n > g->nsums - first)
+		n = g->nsums - first;
+	if (fallocate(g->sfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)(first * 8), (off_t)(n * 8)) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP)
+		return oerr(err, -errno, o->id, "zeroing checksums: %s",
+			    strerror(errno));
+	return sums_write(o, g, first, n, NULL, err);
+}
+
+/* Read @n chunks from chunk @first into @buf, zeros past the data. */
+static int chunks_read(const struct obj *o, const struct seg *g,
+		       uint64_t first, size_t n, unsigned char *buf,
+		       struct mixfs_err *err)
+{
+	ssize_t got = 0;
+
+	if (g->dfd >= 0 && first * CHUNK < g->dsize)
+		got = pread_full(g->dfd, buf, n * CHUNK, first * CHUNK);
+	if (got < 0)
+		return oerr(err, (int)got, o->id, "reading data: %s",
+			    strerror((int)-got));
+	memset(buf + got, 0, n * CHUNK - (size_t)got);
+	return 0;
+}
+
+static int chunk_verify(const struct obj *o, const struct seg *g,
+			uint64_t idx, const unsigned char *chunk, uint64_t sum,
+			struct mixfs_err *err)
+{
+	if (sum == 0 ? all_zero(chunk, CHUNK) : chunk_sum(chunk) == sum)
+		return 0;
+	return oerr(err, -EBADMSG, o->id,
+		    "checksum mismatch in the %u-byte chunk at offset %" PRIu64 "%s",
+		    CHUNK, (g->no << SEG_SHIFT) + idx * CHUNK,
+		    sum ? "" : " (a hole holds data)");
+}
+
+/* Build in @chunk the new bytes of chunk @idx: its old bytes, verified
+ * against @oldsum, with [@from, @to) replaced by @src (or zeros). */
+static int chunk_merge(const struct obj *o, const struct seg *g, uint64_t idx,
+		       uint64_t oldsum, const unsigned char *src, size_t from,
+		       size_t to, unsigned char *chunk, struct mixfs_err *err)
+{
+	int ret = chunks_read(o, g, idx, 1, chunk, err);
+
+	if (!ret)
+		ret = chunk_verify(o, g, idx, chunk, oldsum, err);
+	if (ret)
+		return ret;
+	if (src)
+		memcpy(chunk + from, src, to - from);
+	else
+		memset(chunk + from, 0, to - from);
+	return 0;
+}
+
+/* --- data ---------------------------------------------------------------- */
+
+/* Read [@off, @off + @len) of segment @g (segment offsets) into @out,
+ * @nb chunks at a time through @bounce. */
+static int seg_read(const struct obj *o, const struct seg *g, uint64_t off,
+		    unsigned char *out, uint64_t len, unsigned char *bounce,
+		    size_t nb, struct mixfs_err *err)
+{
+	uint64_t sums[BATCH_CHUNKS], end = off + len, pos = off, covered;
+	int ret;
+
+	/* Chunks past the checksums hold no data: they read as zeros. */
+	covered = g->nsums * CHUNK < end ? g->nsums * CHUNK : end;
+	while (pos < covered) {
+		uint64_t first = pos / CHUNK, last = (covered - 1) / CHUNK;
+		size_t n = last - first + 1 < nb ? (size_t)(last - first + 1) :
+			   nb, i;
+		uint64_t stop = (first + n) * CHUNK;
+
+		ret = sums_read(o, g, first, n, sums, err);
+		if (!ret)
+			ret = chunks_read(o, g, first, n, bounce, err);
+		for (i = 0; !ret && i < n; i++)
+			ret = chunk_verify(o, g, first + i, bounce + i * CHUNK,
+					   sums[i], err);
+		if (ret)
+			return ret;
+		if (stop > covered)
+			stop = covered;
+		memcpy(out + (pos - off), bounce + (pos - first * CHUNK),
+		       stop - pos);
+		pos = stop;
+	}
+	if (pos < end)
+		memset(out + (pos - off), 0, end - pos);
+	return 0;
+}
+
+ssize_t objstore_dir_read(struct objstore *s, uint64_t id, uint64_t off,
+			void *buf, size_t len, struct mixfs_err *err)
+{
+	struct dir_store *ds = to_dir(s);
+	size_t nb = len / CHUNK + 2 < BATCH_CHUNKS ? len / CHUNK + 2 :
+		    BATCH_CHUNKS;
+	uint64_t pos, end, no, soff, slen;
+	unsigned char *bounce;
+	struct obj o;
+	struct seg g;
+	int ret;
+
+	bounce = malloc(nb * CHUNK);
+	if (!bounce)
+		return mixfs_err_set(err, -ENOMEM, "out of memory");
+	pthread_rwlock_rdlock(&ds->lock);
+	ret = objstore_dir_obj_open(ds, id, false, &o, err);
+	if (ret)
+		goto out_unlock;
+	if (off >= o.size)
+		len = 0;
+	else if (len > o.size - off)
+		len = (size_t)(o.size - off);
+	end = off + len;
+	for (pos = off; pos < end && !ret; pos += slen) {
+		slen = seg_piece(pos, end, &no, &soff);
+		ret = seg_open(&o, no, false, &g, err);
+		if (!ret)
+			ret = seg_read(&o, &g, soff, (unsigned char *)buf +
+				       (pos - off), slen, bounce, nb, err);
+		seg_close(&g);
+	}
+	objstore_dir_obj_close(&o);
+out_unlock:
+	pthread_rwlock_unlock(&ds->lock);
+	free(bounce);
+	return ret ? ret : (ssize_t)len;
+}
+
+/* Write @len bytes at segment offset @off: new checksums for the whole
+ * chunks straight from @src, for the partial ones at either end from
+ * their verified old bytes merged with @src. */
+static int seg_write(const struct obj *o, struct seg *g, uint64_t off,
+		     const unsigned char *src, uint64_t len,
+		     struct mixfs_err *err)
+{
+	uint64_t end = off + len, first = off / CHUNK, n, i;
+	unsigned char chunk[CHUNK];
+	uint64_t *sums;
+	int ret;
+
+	n = (end - 1) / CHUNK - first + 1;
+	sums = malloc(n * sizeof(*sums));
+	if (!sums)
+		return mixfs_err_set(err, -ENOMEM, "out of memory");
+	ret = sums_read(o, g, first, n, sums, err);
+	for (i = 0; i < n && !ret; i++) {
+		uint64_t cstart = (first + i) * CHUNK;
+		uint64_t from = off > cstart ? off - cstart : 0;
+		uint64_t to = end < cstart + CHUNK ? end - cstart : CHUNK;
+
+		if (from == 0 && to == CHUNK) {
+			sums[i] = chunk_sum(src + (cstart - off));
+			continue;
+		}
+		ret = chunk_merge(o, g, first + i, sums[i],
+				  src + (cstart + from - off), from, to, chunk,
+				  err);
+		sums[i] = chunk_sum(chunk);
+	}
+	if (!ret) {
+		ret = pwrite_full(g->dfd, src, len, off);
+		if (ret)
+			oerr(err, ret, o->id, "writing %" PRIu64 " bytes at %"
+			     PRIu64 ": %s", len, (g->no << SEG_SHIFT) + off,
+			     strerror(-ret));
+	}
+	if (!ret)
+		ret = sums_write(o, g, first, n, sums, err);
+	free(sums);
+	return ret;
+}
+
+int objstore_dir_write(struct objstore *s, uint64_t id, uint64_t off,
+		     const void *buf, size_t len, struct mixfs_err *err)
+{
+	struct dir_store *ds = to_dir(s);
+	uint64_t grow = 0, end = off + len, pos, no, soff, slen;
+	struct obj o;
+	struct seg g;
+	int ret;
+
+	pthread_rwlock_wrlock(&ds->lock);
+	ret = objstore_dir_dirty_mark(ds, id, err);
+	if (!ret)
+		ret = objstore_dir_obj_open(ds, id, true, &o, err);
+	if (ret)
+		goto out_unlock;
+	/* First count the chunks the write newly fills, to refuse it whole
+	 * if the store is full. */
+	for (pos = off; pos < end; pos += slen) {
+		uint64_t first, n, have = 0;
+
+		slen = seg_piece(pos, end, &no, &soff);
+		first = soff / CHUNK;
+		n = (soff + slen - 1) / CHUNK - first + 1;
+
+		ret = seg_open(&o, no, false, &g, err);
+		if (!ret)
+			ret = sums_count(&o, &g, first, n, &have, err);
+		seg_close(&g);
+		if (ret)
+			goto out_close;
+		grow += n - have;
+	}
+	if (ds->capacity && (ds->used_chunks + grow) * CHUNK > ds->capacity) {
+		ret = mixfs_err_set(err, -ENOSPC, "store %s full: %" PRIu64
+			" of %" PRIu64 " bytes used, %" PRIu64 " more needed",
+			ds->path, ds->used_chunks * CHUNK, ds->capacity,
+			grow * CHUNK);
+		goto out_close;
+	}
+	for (pos = off; pos < end; pos += slen) {
+		slen = seg_piece(pos, end, &no, &soff);
+		ret = seg_open(&o, no, true, &g, err);
+		if (!ret)
+			ret = seg_write(&o, &g, soff, (const unsigned char *)buf +
+					(pos - off), slen, err);
+		seg_close(&g);
+		if (ret)
+			goto out_close;
+	}
+	if (len && off + len > o.size)
+		o.size = off + len;
+	o.chunks += grow;
+	ret = objstore_dir_meta_save(&o, err);	/* also the mtime, even for len 0 */
+	if (!ret)
+		ds->used_chunks += grow;
+out_close:
+	objstore_dir_obj_close(&o);
+out_unlock:
+	pthread_rwlock_unlock(&ds->lock);
+	return ret;
+}
+
+/* Cut segment @g to @size bytes (segment offsets, @size > 0); the chunks
+ * whose checksums go are counted in *@dropped. */
+static int seg_truncate(const struct obj *o, struct seg *g, uint64_t size,
+			uint64_t *dropped, struct mixfs_err *err)
+{
+	uint64_t keep = (size + CHUNK - 1) / CHUNK, idx = size / CHUNK, tail = 0;
+	unsigned char chunk[CHUNK];
+	int ret = sums_count(o, g, keep, UINT64_MAX - keep, dropped, err);
+
+	/* The chunk cut in two keeps its head; its tail becomes zeros. */
+	if (!ret && size % CHUNK)
+		ret = sums_read(o, g, idx, 1, &tail, err);
+	if (!ret && tail)
+		ret = chunk_merge(o, g, idx, tail, NULL, size % CHUNK, CHUNK,
+				  chunk, err);
+	if (ret)
+		return ret;
+	if (g->dsize > size && ftruncate(g->dfd, (off_t)size))
+		return oerr(err, -errno, o->id, "truncating data: %s",
+			    strerror(errno));
+	if (tail) {
+		tail = chunk_sum(chunk);
+		ret = sums_write(o, g, idx, 1, &tail, err);
+	}
+	if (!ret && g->nsums > keep && ftruncate(g->sfd, (off_t)(keep * 8)))
+		ret = oerr(err, -errno, o->id, "truncating checksums: %s",
+			   strerror(errno));
+	return ret;
+}
+
+static int truncate_locked(struct dir_store *ds, struct obj *o, uint64_t size,
+			   struct mixfs_err *err)
+{
+	uint64_t *segs, dropped = 0, d;
+	struct seg g;
+	size_t n, i;
+	int ret;
+
+	if (size < o->size) {
+		ret = seg_list(o, &segs, &n, err);
+		if (ret)
+			return ret;
+		/* The segment cut in two first: it may refuse (-EBADMSG). */
+		for (i = 0; i < n && !ret; i++) {
+			uint64_t base = segs[i] << SEG_SHIFT;
+
+			if (base >= size || size - base >= SEG_SIZE)
+				continue;
+			ret = seg_open(o, segs[i], true, &g, err);
+			if (!ret)
+				ret = seg_truncate(o, &g, size - base, &dropped,
+						   err);
+			seg_close(&g);
+		}
+		for (i = 0; i < n && !ret; i++) {
+			char name[24];
+
+			if (segs[i] << SEG_SHIFT < size)
+				continue;
+			ret = seg_open(o, segs[i], false, &g, err);
+			if (!ret)
+				ret = sums_count(o, &g, 0, UINT64_MAX, &d, err);
+			seg_close(&g);
+			if (ret)
+				break;
+			dropped += d;
+			snprintf(name, sizeof(name), "%" PRIx64, segs[i]);
+			unlinkat(o->odfd, name, 0);
+			strcat(name, ".sum");
+			unlinkat(o->odfd, name, 0);
+		}
+		free(segs);
+		if (ret)
+			return ret;
+	}
+	o->size = size;
+	o->chunks -= dropped < o->chunks ? dropped : o->chunks;
+	ret = objstore_dir_meta_save(o, err);
+	if (!ret)
+		ds->used_chunks -= dropped < ds->used_chunks ? dropped :
+				   ds->used_chunks;
+	return ret;
+}
+
+int objstore_dir_truncate(struct objstore *s, uint64_t id, uint64_t size,
+			struct mixfs_err *err)
+{
+	struct dir_store *ds = to_dir(s);
+	struct obj o;
+	int ret;
+
+	pthread_rwlock_wrlock(&ds->lock);
+	ret = objstore_dir_dirty_mark(ds, id, err);
+	if (!ret)
+		ret = objstore_dir_obj_open(ds, id, true, &o, err);
+	if (!ret) {
+		ret = truncate_locked(ds, &o, size, err);
+		objstore_dir_obj_close(&o);
+	}
+	pthread_rwlock_unlock(&ds->lock);
+	return ret;
+}
+
+/* Zero [@from, @to) inside chunk @idx of @g. */
+static int punch_partial(const struct obj *o, struct seg *g, uint64_t idx,
+			 size_t from, size_t to, struct mixfs_err *err)
+{
+	static const unsigned char zeros[CHUNK];
+	unsigned char chunk[CHUNK];
+	uint64_t sum;
+	int ret = sums_read(o, g, idx, 1, &sum, err);
+
+	if (ret || sum == 0)	/* a hole already reads as zeros */
+		return ret;
+	ret = chunk_merge(o, g, idx, sum, NULL, from, to, chunk, err);
+	if (ret)
+		return ret;
+	if (idx * CHUNK + from < g->dsize) {
+		ret = pwrite_full(g->dfd, zeros, to - from, idx * CHUNK + from);
+		if (ret)
+			return oerr(err, ret, o->id, "zeroing: %s",
+				    strerror(-ret));
+	}
+	sum = chunk_sum(chunk);
+	return sums_write(o, g, idx, 1, &sum, err);
+}
+
+/* Deallocate whole chunks [@first, @stop) of the data file, or write
+ * zeros on a host file system that cannot punch holes. */
+static int punch_data(struct seg *g, uint64_t first, uint64_t stop)
+{
+	static const unsigned char zeros[CHUNK];
+	uint64_t off = first * CHUNK, end = stop * CHUNK;
+	int ret = 0;
+
+	if (end > g->dsize)
+		end = g->dsize;
+	if (off >= end || fallocate(g->dfd, FALLOC_FL_PUNCH_HOLE |
+				    FALLOC_FL_KEEP_SIZE, (off_t)off,
+				    (off_t)(end - off)) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP)
+		return -errno;
+	for (; off < end && !ret; off += CHUNK)
+		ret = pwrite_full(g->dfd, zeros, CHUNK, off);
+	return ret;
+}
+
+/* Punch [@off, @end) of segment @g (segment offsets); chunks that become
+ * holes are counted in *@freed. */
+static int seg_punch(const struct obj *o, struct seg *g, uint64_t off,
+		     uint64_t end, uint64_t *freed, struct mixfs_err *err)
+{
+	uint64_t first, stop;
+	int ret = 0;
+
+	*freed = 0;
+	if (end > g->nsums * CHUNK)	/* past the checksums: all holes */
+		end = g->nsums * CHUNK;
+	if (off >= end)
+		return 0;
+	first = (off + CHUNK - 1) / CHUNK;	/* first whole chunk */
+	stop = end / CHUNK;			/* past the last whole one */
+	if (first > stop)			/* inside a single chunk */
+		return punch_partial(o, g, off / CHUNK, off % CHUNK,
+				     end - off / CHUNK * CHUNK, err);
+	if (off % CHUNK)
+		ret = punch_partial(o, g, off / CHUNK, off % CHUNK, CHUNK, err);
+	if (!ret && end % CHUNK)
+		ret = punch_partial(o, g, stop, 0, end % CHUNK, err);
+	if (!ret && first < stop)
+		ret = sums_count(o, g, first, stop - first, freed, err);
+	if (ret || first == stop)
+		return ret;
+	ret = punch_data(g, first, stop);
+	if (ret)
+		return oerr(err, ret, o->id, "punching a hole: %s",
+			    strerror(-ret));
+	return sums_zero(o, g, first, stop - first, err);
+}
+
+int objstore_dir_punch(struct objstore *s, uint64_t id, uint64_t off,
+		     uint64_t len, struct mixfs_err *err)
+{
+	struct dir_store *ds = to_dir(s);
+	uint64_t *segs = NULL, end = off + len, freed = 0, f;
+	struct obj o;
+	struct seg g;
+	size_t n = 0, i;
+	int ret;
+
+	pthread_rwlock_wrlock(&ds->lock);
+	ret = objstore_dir_dirty_mark(ds, id, err);
+	if (!ret)
+		ret = objstore_dir_obj_open(ds, id, true, &o, err);
+	if (ret)
+		goto out_unlock;
+	if (end > o.size)
+		end = o.size;
+	ret = seg_list(&o, &segs, &n, err);
+	for (i = 0; i < n && !ret; i++) {
+		uint64_t base = segs[i] << SEG_SHIFT;
+
+		if (base >= end || base + SEG_SIZE <= off)
+			continue;
+		ret = seg_open(&o, segs[i], true, &g, err);
+		if (!ret)
+			ret = seg_punch(&o, &g, off > base ? off - base : 0,
+					end - base < SEG_SIZE ? end - base :
+					SEG_SIZE, &f, err);
+		seg_close(&g);
+		freed += ret ? 0 : f;
+	}
+	/* Segments punched before a failure stay punched: count them. */
+	o.chunks -= freed < o.chunks ? freed : o.chunks;
+	ds->used_chunks -= freed < ds->used_chunks ? freed : ds->used_chunks;
+	if (!ret)
+		ret = objstore_dir_meta_save(&o, err);
+	else if (freed)
+		objstore_dir_meta_save(&o, NULL);
+	free(segs);
+	objstore_dir_obj_close(&o);
+out_unlock:
+	pthread_rwlock_unlock(&ds->lock);
+	return ret;
+}
+
+int objstore_dir_stat(struct objstore *s, uint64_t id, struct objstore_stat *st,
+		    struct mixfs_err *err)
+{
+	struct dir_store *ds = to_dir(s);
+	struct stat hst;
+	struct obj o;
+	int ret;
+
+	pthread_rwlock_rdlock(&ds->lock);
+	ret = objstore_dir_obj_open(ds, id, false, &o, err);
+	if (!ret && fstat(o.mfd, &hst))
+		ret = oerr(err, -errno, id, "%s", strerror(errno));
+	if (!ret) {
+		st->size = o.size;
+		st->allocated = o.chunks * CHUNK;
+		st->mtime = hst.st_mtim;
+	}
+	objstore_dir_obj_close(&o);
+	pthread_rwlock_unlock(&ds->lock);
+	return ret;
+}
+
