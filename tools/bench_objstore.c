@@ -11,7 +11,12 @@
  * a get reads the whole object into a buffer.
  *
  *   mixfs-bench-objstore [--quick] [--dir DIR] [--chunk N] [--small N]
- *                        [--large N]
+ *                        [--large N] [--dir-object SIZE] [--dir-only]
+ *
+ * A second table puts the dir: store beside a plain host file: 4 KiB
+ * writes and reads at random aligned offsets inside one large object
+ * (--dir-object N bytes, 128 MiB by default), the pattern of a file system
+ * keeping file data in it.
  *
  * It deliberately measures single-threaded latency-bound throughput with
  * unsynced writes (the store's normal mode); it does not measure sync,
@@ -21,6 +26,7 @@
  * subcommand; main() is built only with MIXFS_BENCH_OBJSTORE_MAIN.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -38,6 +44,8 @@ struct bench_cfg {
 	const char *dir;
 	char chunk[32];		/* chunk= for the store, "" for the default */
 	size_t small, large;	/* object counts */
+	uint64_t dir_object;	/* bytes of the dir: rows' one object */
+	int dir_only;		/* skip the rocksdb: table */
 };
 
 struct result {
@@ -300,16 +308,103 @@ static int run_size(const struct bench_cfg *c, size_t size, size_t n)
 	return ret;
 }
 
+/* --- dir: beside a plain host file ----------------------------------------- */
+
+/*
+ * Fill an object of @size bytes (the store's, or a host file's), then time
+ * @n 4 KiB writes and @n 4 KiB reads at random aligned offsets in it.
+ * @fd < 0 runs against object 1 of @s; otherwise against the file @fd.
+ */
+static int rand_4k(struct objstore *s, int fd, uint64_t size, size_t n,
+		   double *wrate, double *rrate)
+{
+	struct mixfs_err err = { 0 };
+	size_t fill_len = 1u << 20, i;
+	unsigned char *buf = malloc(fill_len);
+	uint64_t off;
+	double t0;
+	int ret = buf ? 0 : -ENOMEM;
+
+	for (off = 0; off < size && !ret; off += fill_len) {
+		fill(buf, fill_len, off);
+		ret = fd < 0 ? objstore_write(s, 1, off, buf, fill_len, &err) :
+		      pwrite(fd, buf, fill_len, (off_t)off) ==
+		      (ssize_t)fill_len ? 0 : -EIO;
+	}
+	t0 = now();
+	for (i = 0; i < n && !ret; i++) {
+		off = mix(i * 2 + 1) % (size / 4096) * 4096;
+		fill(buf, 4096, off + i);
+		ret = fd < 0 ? objstore_write(s, 1, off, buf, 4096, &err) :
+		      pwrite(fd, buf, 4096, (off_t)off) == 4096 ? 0 : -EIO;
+	}
+	*wrate = (double)n / (now() - t0);
+	t0 = now();
+	for (i = 0; i < n && !ret; i++) {
+		off = mix(i * 2) % (size / 4096) * 4096;
+		ret = (fd < 0 ? objstore_read(s, 1, off, buf, 4096, &err) :
+		       pread(fd, buf, 4096, (off_t)off)) == 4096 ? 0 : -EIO;
+	}
+	*rrate = (double)n / (now() - t0);
+	if (ret)
+		fprintf(stderr, "bench: dir: %s\n", mixfs_err_msg(&err, ret));
+	free(buf);
+	return ret;
+}
+
+static int run_dir(const struct bench_cfg *c)
+{
+	struct mixfs_err err = { 0 };
+	double sw = 0, sr = 0, fw = 0, fr = 0;
+	char path[600], uri[640];
+	struct objstore *s;
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "%s/dirstore", c->dir);
+	snprintf(uri, sizeof(uri), "dir:%s", path);
+	ret = objstore_open(uri, OBJSTORE_OPEN_CREATE | OBJSTORE_OPEN_EXCL, &s,
+			    &err);
+	if (!ret) {
+		ret = objstore_create(s, 1, &err);
+		if (!ret)
+			ret = rand_4k(s, -1, c->dir_object, c->small, &sw, &sr);
+		objstore_close(s);
+	} else {
+		fprintf(stderr, "bench: %s\n", mixfs_err_msg(&err, ret));
+	}
+	rm_tree(path);
+	snprintf(path, sizeof(path), "%s/plainfile", c->dir);
+	fd = ret ? -1 : open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (!ret && fd < 0)
+		ret = -errno;
+	if (!ret)
+		ret = rand_4k(NULL, fd, c->dir_object, c->small, &fw, &fr);
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	if (ret)
+		return ret;
+	printf("\nobjstore dir: vs a plain host file, %zu x 4 KiB at random "
+	       "in %" PRIu64 " MiB\n", c->small, c->dir_object >> 20);
+	printf("%-22s %12s %12s %8s %9s\n", "workload", "store op/s",
+	       "file op/s", "ratio", "overhead");
+	row("write 4KiB rand", sw, fw);
+	row("read 4KiB rand", sr, fr);
+	return 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: mixfs-bench-objstore [--quick] [--dir DIR] "
-		"[--chunk N] [--small N] [--large N]\n");
+		"[--chunk N] [--small N] [--large N] [--dir-object SIZE] "
+		"[--dir-only]\n");
 	return 2;
 }
 
 int mixfs_bench_objstore(int argc, char **argv)
 {
-	struct bench_cfg c = { .small = 50000, .large = 400 };
+	struct bench_cfg c = { .small = 50000, .large = 400,
+			       .dir_object = 128u << 20 };
 	char tmpl[] = "/tmp/mixfs-bench-XXXXXX";
 	int i, ret, made = 0;
 
@@ -317,6 +412,7 @@ int mixfs_bench_objstore(int argc, char **argv)
 		if (!strcmp(argv[i], "--quick")) {
 			c.small = 500;
 			c.large = 8;
+			c.dir_object = 8u << 20;
 		} else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
 			c.dir = argv[++i];
 		} else if (!strcmp(argv[i], "--chunk") && i + 1 < argc) {
@@ -325,6 +421,12 @@ int mixfs_bench_objstore(int argc, char **argv)
 			c.small = strtoul(argv[++i], NULL, 0);
 		} else if (!strcmp(argv[i], "--large") && i + 1 < argc) {
 			c.large = strtoul(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--dir-only")) {
+			c.dir_only = 1;
+		} else if (!strcmp(argv[i], "--dir-object") && i + 1 < argc) {
+			if (objstore_parse_size(argv[++i], &c.dir_object) ||
+			    c.dir_object < 4096)
+				return usage();
 		} else {
 			return usage();
 		}
@@ -337,14 +439,19 @@ int mixfs_bench_objstore(int argc, char **argv)
 		c.dir = tmpl;
 		made = 1;
 	}
-	printf("objstore rocksdb: vs raw RocksDB, %zu x 4 KiB, %zu x 1 MiB, "
-	       "chunk %s\n", c.small, c.large,
-	       c.chunk[0] ? c.chunk : "default");
-	printf("%-22s %12s %12s %8s %9s\n", "workload", "store op/s",
-	       "rocksdb op/s", "ratio", "overhead");
-	ret = run_size(&c, 4096, c.small);
-	if (!ret)
+	ret = 0;
+	if (!c.dir_only) {
+		printf("objstore rocksdb: vs raw RocksDB, %zu x 4 KiB, %zu x 1 MiB, "
+		       "chunk %s\n", c.small, c.large,
+		       c.chunk[0] ? c.chunk : "default");
+		printf("%-22s %12s %12s %8s %9s\n", "workload", "store op/s",
+		       "rocksdb op/s", "ratio", "overhead");
+		ret = run_size(&c, 4096, c.small);
+	}
+	if (!ret && !c.dir_only)
 		ret = run_size(&c, 1u << 20, c.large);
+	if (!ret)
+		ret = run_dir(&c);
 	if (made)
 		rm_tree(tmpl);
 	return ret ? 1 : 0;
