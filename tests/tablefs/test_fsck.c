@@ -211,14 +211,14 @@ static void build(struct state *s)
 	fill(buf, sizeof(buf), "gone");
 	CHECK(tfs_write(fs, st.st_ino, 0, buf, sizeof(buf)) == sizeof(buf),
 	      "writing gone");
-	tfs_ref(fs, st.st_ino);
+	CHECK(!tfs_open_file(fs, st.st_ino), "opening gone");
 	CHECK(!tfs_unlink(fs, TFS_ROOT_INO, "gone"), "unlinking gone");
 	cp = rocksdb_checkpoint_object_create(fs->db, &e);
 	CHECK(!e, "checkpoint: %s", e);
 	rocksdb_checkpoint_create(cp, s->base, 0, &e);
 	CHECK(!e, "checkpoint: %s", e);
 	rocksdb_checkpoint_object_destroy(cp);
-	tfs_forget(fs, st.st_ino, 1);
+	tfs_close_file(fs, st.st_ino);
 	tfs_close(fs);
 }
 
@@ -230,6 +230,7 @@ static void load(struct state *s)
 	char *e = NULL;
 	rocksdb_t *db = rocksdb_open(o, s->base, &e);
 	size_t cap = 0;
+	char kinds[256];
 
 	CHECK(!e, "opening the checkpoint: %s", e);
 	it = rocksdb_create_iterator(db, ro);
@@ -256,6 +257,12 @@ static void load(struct state *s)
 	rocksdb_readoptions_destroy(ro);
 	rocksdb_close(db);
 	rocksdb_options_destroy(o);
+	for (size_t i = 0; i < s->nrec; i++)
+		kinds[i] = (char)s->recs[i].k[0];
+	kinds[s->nrec < 255 ? s->nrec : 255] = '\0';
+	for (const char *k = "SNidxro"; *k; k++)
+		CHECK(memchr(kinds, *k, strlen(kinds)),
+		      "the filesystem has no '%c' record to damage", *k);
 }
 
 static int rec_cmp(const unsigned char *k, size_t klen, const struct rec *r)
