@@ -11,8 +11,9 @@
  * cursor falls out of memory it reads on from the store, and what neither
  * keeps reads as one events_lost line.
  *
- * Not here: thresholds and policy helpers (threshold.c), the socket feed
- * (feed.c), store implementations (store_*.c).
+ * Not here: thresholds (threshold.c), store availability, the watchdog
+ * and policy helpers (avail.c), the socket feed (feed.c), store
+ * implementations (store_*.c).
  */
 #include "events/internal.h"
 
@@ -157,6 +158,7 @@ int evt_emitv(struct evt *ev, enum evt_type type, const struct evt_kv *kv,
 	rec->type = (uint8_t)type;
 	memcpy(rec->buf + EVT_HEAD, body, n);
 	n = publish(ev, rec, n);
+	atomic_fetch_add_explicit(&ev->emitted[type], 1, memory_order_relaxed);
 	if (seqp)
 		*seqp = n;
 	wake_readers(ev);
@@ -427,10 +429,14 @@ int evt_open(const struct evt_config *cfg, struct evt **out,
 	pthread_mutex_init(&ev->lock, NULL);
 	pthread_mutex_init(&ev->mlock, NULL);
 	pthread_mutex_init(&ev->rlock, NULL);
-	pthread_mutex_init(&ev->alock, NULL);
 	pthread_cond_init(&ev->persist_cond, NULL);
 	pthread_cond_init(&ev->flushed_cond, NULL);
 	evt_watches_init(ev);
+	for (size_t i = 0; i < EVT_TYPE_COUNT; i++)
+		atomic_init(&ev->emitted[i], 0);
+	rc = evt_avail_init(ev, cfg->store_timeout_ms, err);
+	if (rc)
+		goto out_locks;
 
 	ev->store = cfg->store;
 	if (ev->store) {
@@ -465,9 +471,10 @@ int evt_open(const struct evt_config *cfg, struct evt **out,
 	return 0;
 
 out_destroy:
+	evt_avail_release(ev);
+out_locks:
 	pthread_cond_destroy(&ev->flushed_cond);
 	pthread_cond_destroy(&ev->persist_cond);
-	pthread_mutex_destroy(&ev->alock);
 	pthread_mutex_destroy(&ev->rlock);
 	pthread_mutex_destroy(&ev->mlock);
 	pthread_mutex_destroy(&ev->lock);
@@ -483,6 +490,7 @@ void evt_close(struct evt *ev)
 {
 	if (!ev)
 		return;
+	evt_avail_release(ev);	/* the watchdog emits: stop it first */
 	pthread_mutex_lock(&ev->lock);
 	ev->closing = true;
 	pthread_cond_broadcast(&ev->persist_cond);
@@ -510,7 +518,6 @@ void evt_close(struct evt *ev)
 		evt_rec_put(ev->ring[i]);
 	pthread_cond_destroy(&ev->flushed_cond);
 	pthread_cond_destroy(&ev->persist_cond);
-	pthread_mutex_destroy(&ev->alock);
 	pthread_mutex_destroy(&ev->rlock);
 	pthread_mutex_destroy(&ev->mlock);
 	pthread_mutex_destroy(&ev->lock);
@@ -532,6 +539,14 @@ void evt_stats(struct evt *ev, struct evt_stats *st)
 	st->unpersisted_lost = ev->unpersisted_lost;
 	pthread_mutex_unlock(&ev->lock);
 	st->dropped = atomic_load(&ev->dropped);
+	for (size_t i = 0; i < EVT_TYPE_COUNT; i++)
+		st->emitted[i] = atomic_load_explicit(&ev->emitted[i],
+						      memory_order_relaxed);
+	st->store_failures = atomic_load_explicit(&ev->store_failures,
+						  memory_order_relaxed);
+	st->store_stalls = atomic_load_explicit(&ev->store_stalls,
+						memory_order_relaxed);
+	st->calls_in_flight = evt_calls_in_flight(ev);
 	pthread_mutex_lock(&ev->rlock);
 	st->readers = ev->nreaders;
 	pthread_mutex_unlock(&ev->rlock);

@@ -53,7 +53,8 @@
  * ---------------------------------------------------------------------
  *   open:    store = evt_store_objstore_open(os, EVT_OBJ_ID, ...)   (or NULL)
  *            evt_opts_parse()/evt_opts_parse_one() on the mount options
- *            evt_open(&cfg, &ev)     cfg: uuid, store, ring/keep sizes
+ *            evt_open(&cfg, &ev)     cfg: uuid, store, ring/keep sizes,
+ *                    store_timeout_ms (opts.store_timeout_ms)
  *            evt_opts_apply(&opts, ev)   installs the threshold watches
  *            evt_set_mount(ev, mountpoint)
  *            evt_feed_start(ev, &fcfg, &feed)     the Unix-socket feed at
@@ -65,7 +66,10 @@
  *   serve:   after each call that changes space or inode counts:
  *                evt_check_space(ev, free_bytes, total_bytes)
  *                evt_check_inodes(ev, free_inodes, total_inodes)
- *            after each object-store call:  evt_store_report(ev, rc, "write")
+ *            around each object-store call:  c = evt_call_begin(ev, "write");
+ *                rc = the call; evt_call_end(ev, c, rc, "write")
+ *                (or, for calls nobody needs watched while in flight,
+ *                evt_store_report(ev, rc, "write") after it)
  *            on an I/O error:  act = evt_io_error(ev, policy, "write", ino,
  *                              path, rc); then remount read-only (and
  *                              evt_emit(ev, EVT_REMOUNTED_RO, ...)) or
@@ -241,13 +245,16 @@ struct evt_config {
 	uint64_t keep;		/* events kept in @store; 0 = EVT_KEEP_DEFAULT */
 	struct evt_store *store;/* may be NULL; the caller closes it after
 				 * evt_close() */
+	unsigned store_timeout_ms; /* a store call in flight this long is an
+				 * outage (evt_call_begin()); 0: no watchdog */
 };
 
 /*
  * Open an instance. With a store, reads its bounds and continues the
  * sequence after the newest kept or reserved number, and starts a persister
  * thread that appends every event to the store, trims it to @keep events,
- * and reserves sequence numbers ahead. Errors: -EINVAL (ring < 16 or
+ * and reserves sequence numbers ahead. With a store_timeout_ms, starts the
+ * watchdog thread that watches store calls in flight. Errors: -EINVAL (ring < 16 or
  * keep < 1), -ENOMEM, the store's errors from bounds (-EIO, ...), -EAGAIN
  * (no thread). On failure nothing is left open and the store is untouched.
  */
@@ -304,6 +311,14 @@ struct evt_stats {
 				 * could be stored */
 	uint64_t dropped;	/* events not emitted for lack of memory */
 	size_t readers;		/* open readers */
+	uint64_t emitted[EVT_TYPE_COUNT]; /* events emitted since evt_open(),
+				 * by type (io_error, checksum_error, ...) */
+	uint64_t store_failures;/* store calls reported failed with a
+				 * transient error (evt_store_report()) */
+	uint64_t store_stalls;	/* store calls seen in flight past the
+				 * timeout, each counted once */
+	size_t calls_in_flight;	/* store calls between evt_call_begin() and
+				 * evt_call_end() now */
 };
 void evt_stats(struct evt *ev, struct evt_stats *st);
 
@@ -432,7 +447,11 @@ void evt_check(struct evt *ev, enum evt_metric m, uint64_t free,
  *   events_keep=N      events kept in the store
  *   events_ring=N      events kept in memory
  *   events_socket=PATH the feed's socket
+ *   store_timeout=SECONDS  a store call in flight this long counts as an
+ *                      outage (default EVT_STORE_TIMEOUT_DEFAULT; 0: off;
+ *                      "500ms" for less than a second)
  */
+#define EVT_STORE_TIMEOUT_DEFAULT	30	/* seconds */
 enum evt_errors {
 	EVT_ERRORS_CONTINUE,
 	EVT_ERRORS_REMOUNT_RO,
@@ -446,6 +465,7 @@ struct evt_opts {
 	uint64_t keep;			/* 0 = default */
 	size_t ring;			/* 0 = default */
 	char socket[108];		/* "" = none given */
+	unsigned store_timeout_ms;	/* default 30000; 0: no watchdog */
 };
 
 void evt_opts_init(struct evt_opts *o);
@@ -507,13 +527,43 @@ bool evt_errno_transient(int rc);
 /*
  * Report the result of a store call. The first transient failure after
  * success emits store_unavailable (details: op, errno); the first success
- * after that emits store_available (details: op, down_ms, failed_calls).
- * Other results change nothing. Cheap when nothing changes (one atomic
- * load).
+ * after that emits store_available (details: op, down_ms, failed_calls),
+ * unless a call is still in flight past the timeout (see below): then the
+ * outage goes on until a success comes with no such call left. Other
+ * results change nothing. Cheap when nothing changes (one atomic load).
  */
 void evt_store_report(struct evt *ev, int rc, const char *op);
 /* True while the store is reported unavailable. */
 bool evt_store_down(struct evt *ev);
+
+/*
+ * Store calls in flight, for stalls. A store that stops answering leaves
+ * calls hanging instead of failing them; so the driver brackets each store
+ * call (or each request that makes store calls) with these, and when the
+ * instance has a store_timeout_ms (struct evt_config) a watchdog thread
+ * looks at the calls in flight every quarter of the timeout (at least
+ * every 10 ms, at most every second). The first time one has been in
+ * flight for the timeout, while the store is not already reported down,
+ * it emits store_unavailable with details op (that call's), errno
+ * "ETIMEDOUT", stalled_ms (how long it has been in flight), timeout_ms and
+ * in_flight (calls in flight then) -- while the call is still stuck. When
+ * calls succeed again and none is stuck any more, evt_store_report()
+ * emits store_available; its down_ms counts from the start of the stalled
+ * call.
+ *
+ * evt_call_begin() returns a token for evt_call_end(): 0 when the instance
+ * watches nothing (no timeout) or all EVT_CALLS_MAX slots are taken (the
+ * call is then not watched). @op must stay valid until the call ends (a
+ * string literal). Both are lock-free: a clock read and one
+ * compare-and-swap on a slot alone on its cache line; they never block
+ * and never emit, except that evt_call_end() reports @rc as
+ * evt_store_report(ev, @rc, @op) does.
+ */
+#define EVT_CALLS_MAX		256
+unsigned evt_call_begin(struct evt *ev, const char *op);
+void evt_call_end(struct evt *ev, unsigned call, int rc, const char *op);
+/* Calls between evt_call_begin() and evt_call_end() now. */
+size_t evt_calls_in_flight(struct evt *ev);
 
 /* Bounded retries with exponential backoff for transient errors. */
 struct evt_retry {

@@ -4,8 +4,8 @@
  *
  * Lock order: ev->lock (ring) may be taken alone or before nothing; the
  * reader list lock ev->rlock, the watch lock ev->wlock, the mount lock
- * ev->mlock and the availability lock ev->alock are leaves taken with no
- * other library lock held, except ev->rlock which emit takes after it has
+ * ev->mlock, the availability lock ev->alock and the watchdog lock
+ * ev->wdlock are leaves taken with no other library lock held, except ev->rlock which emit takes after it has
  * dropped ev->lock.
  */
 #ifndef MIXFS_EVENTS_INTERNAL_H
@@ -85,11 +85,26 @@ struct evt {
 	size_t nwatch[EVT_METRIC_COUNT];
 	unsigned next_watch_id;
 
-	/* Store availability. */
+	/* Store availability (avail.c). */
 	atomic_bool down;
 	pthread_mutex_t alock;
-	struct timespec down_since;	/* under alock */
+	uint64_t down_since;		/* CLOCK_MONOTONIC ns; under alock */
 	uint64_t failed_calls;		/* under alock */
+	atomic_uint_fast64_t store_failures;	/* transient failures */
+	atomic_uint_fast64_t store_stalls;	/* calls past the timeout */
+
+	/* Calls in flight and their watchdog; calls is NULL (and nothing
+	 * watched) without a timeout. */
+	struct evt_call_slot *calls;	/* EVT_CALLS_MAX slots */
+	uint64_t timeout_ns;
+	pthread_t watchdog;
+	bool watchdog_started;
+	pthread_mutex_t wdlock;
+	pthread_cond_t wdcond;
+	bool wd_stop;			/* under wdlock */
+
+	/* Events emitted since open, by type. */
+	atomic_uint_fast64_t emitted[EVT_TYPE_COUNT];
 };
 
 /* json.c */
@@ -106,5 +121,10 @@ void evt_mount_copy(struct evt *ev, char *buf, size_t size);
 
 /* threshold.c */
 void evt_watches_init(struct evt *ev);
+
+/* avail.c: set up availability tracking and, with a @timeout_ms, the
+ * table of calls in flight and the watchdog thread; undo it. */
+int evt_avail_init(struct evt *ev, unsigned timeout_ms, struct mixfs_err *err);
+void evt_avail_release(struct evt *ev);
 
 #endif

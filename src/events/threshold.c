@@ -1,7 +1,6 @@
 /*
- * threshold.c - threshold watches with hysteresis, the mount options and
- * control commands that set them, the errors= policy, and the tracker of
- * store availability.
+ * threshold.c - threshold watches with hysteresis, and the mount options
+ * and control commands that set them.
  *
  * A check is the hot path (the driver calls it after every change of
  * space): a few multiplications under a mutex held for nanoseconds, no
@@ -9,7 +8,8 @@
  * exactly which word was wrong, because a mistyped level silently never
  * firing is worse than a refused mount.
  *
- * Not here: deciding to remount or retry on the driver's behalf.
+ * Not here: the errors= policy and store availability (avail.c), and
+ * deciding to remount or retry on the driver's behalf.
  */
 #include "events/internal.h"
 
@@ -24,7 +24,6 @@ void evt_watches_init(struct evt *ev)
 {
 	pthread_mutex_init(&ev->wlock, NULL);
 	ev->next_watch_id = 1;
-	atomic_init(&ev->down, false);
 }
 
 /* --- Levels ------------------------------------------------------------- */
@@ -342,6 +341,7 @@ void evt_opts_init(struct evt_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->errors = EVT_ERRORS_REMOUNT_RO;
+	o->store_timeout_ms = EVT_STORE_TIMEOUT_DEFAULT * 1000;
 }
 
 /* Fill the default ok level of the watches that have none, and check. */
@@ -385,6 +385,28 @@ static int parse_count(const char *key, const char *val, uint64_t min,
 	return 0;
 }
 
+/* store_timeout=SECONDS, or =MILLISECONDSms; 0 turns the watchdog off. */
+static int parse_timeout(const char *val, unsigned *ms,
+			 struct mixfs_err *err)
+{
+	const char *p = val ? val : "";
+	uint64_t v;
+
+	if (parse_u64(&p, &v) == 0) {
+		if (*p == '\0' && v <= 86400) {
+			*ms = (unsigned)v * 1000;
+			return 0;
+		}
+		if (strcmp(p, "ms") == 0 && v <= 86400000) {
+			*ms = (unsigned)v;
+			return 0;
+		}
+	}
+	return mixfs_err_set(err, -EINVAL,
+		"store_timeout='%.64s' must be seconds from 0 (off) to 86400, or milliseconds with 'ms'",
+		val ? val : "");
+}
+
 int evt_opts_parse_one(struct evt_opts *o, const char *key, const char *val,
 		       struct mixfs_err *err)
 {
@@ -412,6 +434,8 @@ int evt_opts_parse_one(struct evt_opts *o, const char *key, const char *val,
 			return rc;
 		o->ring = (size_t)v;
 		return 1;
+	} else if (strcmp(key, "store_timeout") == 0) {
+		return parse_timeout(val, &o->store_timeout_ms, err) ?: 1;
 	} else if (strcmp(key, "events_socket") == 0) {
 		if (!val || !val[0] || strlen(val) >= sizeof(o->socket))
 			return mixfs_err_set(err, -EINVAL,
@@ -626,128 +650,19 @@ int evt_ctl(struct evt *ev, const char *cmd, char *out, size_t size,
 			   "events_unpersisted_lost: %" PRIu64 "\n"
 			   "events_dropped: %" PRIu64 "\n"
 			   "events_readers: %zu\n"
-			   "store_available: %s\n",
+			   "store_available: %s\n"
+			   "store_failed_calls: %" PRIu64 "\n"
+			   "store_stalled_calls: %" PRIu64 "\n"
+			   "store_calls_in_flight: %zu\n",
 			   st.last_seq, st.ring_first, st.persisted,
 			   st.store_first, st.persist_errors,
 			   st.unpersisted_lost, st.dropped, st.readers,
-			   evt_store_down(ev) ? "no" : "yes");
+			   evt_store_down(ev) ? "no" : "yes",
+			   st.store_failures, st.store_stalls,
+			   st.calls_in_flight);
 		rc = 0;
 	} else {
 		return -ENOENT;
 	}
 	return rc ? rc : (int)a.len;
-}
-
-/* --- Errors policy and store availability ------------------------------- */
-
-enum evt_errors evt_io_error(struct evt *ev, enum evt_errors policy,
-			     const char *op, uint64_t ino, const char *path,
-			     int rc)
-{
-	struct evt_kv kv[5];
-	char inos[24], errs[32];
-	const char *name = strerrorname_np(rc < 0 ? -rc : rc);
-	size_t n = 0;
-
-	kv[n++] = (struct evt_kv){ "op", op ? op : "", (size_t)-1 };
-	if (ino) {
-		snprintf(inos, sizeof(inos), "%" PRIu64, ino);
-		kv[n++] = (struct evt_kv){ "ino", inos, (size_t)-1 };
-	}
-	if (path)
-		kv[n++] = (struct evt_kv){ "path", path, (size_t)-1 };
-	if (name)
-		snprintf(errs, sizeof(errs), "%s", name);
-	else
-		snprintf(errs, sizeof(errs), "%d", rc < 0 ? -rc : rc);
-	kv[n++] = (struct evt_kv){ "errno", errs, (size_t)-1 };
-	kv[n++] = (struct evt_kv){ "action", evt_errors_name(policy),
-				   (size_t)-1 };
-	evt_emitv(ev, EVT_IO_ERROR, kv, n, NULL);
-	return policy;
-}
-
-bool evt_errno_transient(int rc)
-{
-	switch (rc < 0 ? -rc : rc) {
-	case EIO: case ETIMEDOUT: case ECONNREFUSED: case ECONNRESET:
-	case ECONNABORTED: case ENOTCONN: case EHOSTUNREACH: case ENETDOWN:
-	case ENETUNREACH: case ESHUTDOWN: case EAGAIN:
-		return true;
-	default:
-		return false;
-	}
-}
-
-bool evt_store_down(struct evt *ev)
-{
-	return atomic_load(&ev->down);
-}
-
-void evt_store_report(struct evt *ev, int rc, const char *op)
-{
-	struct timespec now;
-	uint64_t ms = 0, failed = 0;
-	bool changed = false;
-
-	if (rc >= 0 && !atomic_load(&ev->down))
-		return;
-	if (rc < 0 && !evt_errno_transient(rc))
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	pthread_mutex_lock(&ev->alock);
-	if (rc >= 0 && atomic_load(&ev->down)) {
-		atomic_store(&ev->down, false);
-		ms = (uint64_t)(now.tv_sec - ev->down_since.tv_sec) * 1000 +
-		     (uint64_t)((now.tv_nsec - ev->down_since.tv_nsec) / 1000000);
-		failed = ev->failed_calls;
-		changed = true;
-	} else if (rc < 0) {
-		if (!atomic_load(&ev->down)) {
-			atomic_store(&ev->down, true);
-			ev->down_since = now;
-			ev->failed_calls = 0;
-			changed = true;
-		}
-		ev->failed_calls++;
-	}
-	pthread_mutex_unlock(&ev->alock);
-	if (!changed)
-		return;
-	if (rc >= 0) {
-		char d[24], f[24];
-
-		snprintf(d, sizeof(d), "%" PRIu64, ms);
-		snprintf(f, sizeof(f), "%" PRIu64, failed);
-		evt_emit(ev, EVT_STORE_AVAILABLE, "op", op ? op : "",
-			 "down_ms", d, "failed_calls", f, NULL);
-	} else {
-		const char *name = strerrorname_np(-rc);
-
-		evt_emit(ev, EVT_STORE_UNAVAILABLE, "op", op ? op : "",
-			 "errno", name ? name : "?", NULL);
-	}
-}
-
-int evt_retry(struct evt *ev, const struct evt_retry *p, const char *op,
-	      int (*fn)(void *arg), void *arg)
-{
-	unsigned tries = p->tries ? p->tries : 1, pause = p->first_ms;
-	int rc = 0;
-
-	for (unsigned i = 0; i < tries; i++) {
-		struct timespec ts;
-
-		rc = fn(arg);
-		if (rc >= 0 || !evt_errno_transient(rc) || i + 1 == tries)
-			break;
-		ts.tv_sec = pause / 1000;
-		ts.tv_nsec = (long)(pause % 1000) * 1000000;
-		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-			;
-		pause = pause * 2 > p->max_ms ? p->max_ms : pause * 2;
-	}
-	if (ev)
-		evt_store_report(ev, rc, op);
-	return rc;
 }

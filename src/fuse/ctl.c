@@ -64,6 +64,23 @@ static struct ctl_handle *handle_of(struct fuse_file_info *fi)
 	return (struct ctl_handle *)(uintptr_t)fi->fh;
 }
 
+/* Count a request handed to the driver (see enum fsd_op). */
+static void count(fuse_req_t req, enum fsd_op op)
+{
+	__atomic_fetch_add(&mount_of(req)->ops[op].n, 1, __ATOMIC_RELAXED);
+}
+
+static const char *const op_names[FSD_OP_COUNT] = {
+	[FSD_OP_LOOKUP] = "lookup", [FSD_OP_GETATTR] = "getattr",
+	[FSD_OP_SETATTR] = "setattr", [FSD_OP_OPEN] = "open",
+	[FSD_OP_READ] = "read", [FSD_OP_WRITE] = "write",
+	[FSD_OP_CREATE] = "create", [FSD_OP_MKDIR] = "mkdir",
+	[FSD_OP_SYMLINK] = "symlink", [FSD_OP_LINK] = "link",
+	[FSD_OP_UNLINK] = "unlink", [FSD_OP_RMDIR] = "rmdir",
+	[FSD_OP_RENAME] = "rename", [FSD_OP_READDIR] = "readdir",
+	[FSD_OP_FSYNC] = "fsync", [FSD_OP_STATFS] = "statfs",
+};
+
 /* Does control inode @ino exist on this mount? */
 static bool ctl_exists(struct fsd_mount *m, fuse_ino_t ino)
 {
@@ -90,6 +107,52 @@ static void ctl_stat(fuse_ino_t ino, struct stat *st)
 
 /* --- commands ----------------------------------------------------------- */
 
+/* Every watch, as "watch_N: space low 10% ok 15%" and "watch_N_fired: 0"
+ * (1 from the _low event to the _ok event): a number of its own, so that
+ * status --prometheus makes it a gauge. */
+static void status_watches(struct evt *ev, struct fsd_buf *out)
+{
+	struct evt_watch w[EVT_METRIC_COUNT * EVT_WATCH_MAX];
+	size_t n = evt_watch_list(ev, w, sizeof(w) / sizeof(w[0]));
+
+	fsd_buf_printf(out, "watches: %zu\n", n);
+	for (size_t i = 0; i < n; i++) {
+		char lo[32], ok[32];
+
+		evt_level_format(&w[i].low, lo, sizeof(lo));
+		evt_level_format(&w[i].ok, ok, sizeof(ok));
+		fsd_buf_printf(out, "watch_%u: %s low %s ok %s\n", w[i].id,
+			       w[i].metric == EVT_METRIC_SPACE ? "space"
+							       : "inodes",
+			       lo, ok);
+		fsd_buf_printf(out, "watch_%u_fired: %d\n", w[i].id,
+			       w[i].fired);
+	}
+}
+
+/* Error counters since the mount, from the events emitted and the store
+ * calls reported. */
+static void status_errors(struct evt *ev, struct fsd_buf *out)
+{
+	struct evt_stats st;
+
+	evt_stats(ev, &st);
+	fsd_buf_printf(out, "errors_io: %llu\n",
+		       (unsigned long long)st.emitted[EVT_IO_ERROR]);
+	fsd_buf_printf(out, "errors_checksum: %llu\n",
+		       (unsigned long long)st.emitted[EVT_CHECKSUM_ERROR]);
+	fsd_buf_printf(out, "errors_checksum_corrected: %llu\n",
+		       (unsigned long long)st.emitted[EVT_CHECKSUM_CORRECTED]);
+	fsd_buf_printf(out, "store_outages: %llu\n",
+		       (unsigned long long)st.emitted[EVT_STORE_UNAVAILABLE]);
+	fsd_buf_printf(out, "store_failed_calls: %llu\n",
+		       (unsigned long long)st.store_failures);
+	fsd_buf_printf(out, "store_stalled_calls: %llu\n",
+		       (unsigned long long)st.store_stalls);
+	fsd_buf_printf(out, "store_calls_in_flight: %zu\n",
+		       st.calls_in_flight);
+}
+
 static void ctl_status(struct fsd_mount *m, struct fsd_buf *out)
 {
 	fsd_buf_printf(out, "driver: %s\n", m->driver->name);
@@ -110,7 +173,15 @@ static void ctl_status(struct fsd_mount *m, struct fsd_buf *out)
 			       evt_errors_name(m->opts.ev.errors));
 		fsd_buf_printf(out, "store_available: %d\n",
 			       !evt_store_down(m->events));
+		fsd_buf_printf(out, "store_timeout_ms: %u\n",
+			       m->opts.ev.store_timeout_ms);
+		status_errors(m->events, out);
+		status_watches(m->events, out);
 	}
+	for (int i = 0; i < FSD_OP_COUNT; i++)
+		fsd_buf_printf(out, "ops_%s: %llu\n", op_names[i],
+			       (unsigned long long)__atomic_load_n(
+				       &m->ops[i].n, __ATOMIC_RELAXED));
 	if (m->driver->status)
 		m->driver->status(m, out);
 }
@@ -403,8 +474,10 @@ static void fsd_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (is_ctl(parent) ||
 	    (parent == FUSE_ROOT_ID && !strcmp(name, FSD_CTL_NAME)))
 		ctl_lookup(req, parent, name);
-	else
+	else {
+		count(req, FSD_OP_LOOKUP);
 		mount_of(req)->driver->ll->lookup(req, parent, name);
+	}
 }
 
 static void fsd_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -440,6 +513,7 @@ static void fsd_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct stat st;
 
 	if (!is_ctl(ino)) {
+		count(req, FSD_OP_GETATTR);
 		mount_of(req)->driver->ll->getattr(req, ino, fi);
 		return;
 	}
@@ -453,6 +527,7 @@ static void fsd_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct stat st;
 
 	if (!is_ctl(ino)) {
+		count(req, FSD_OP_SETATTR);
 		mount_of(req)->driver->ll->setattr(req, ino, attr, to_set, fi);
 		return;
 	}
@@ -470,8 +545,10 @@ static void fsd_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	if (is_ctl(ino))
 		ctl_open(req, ino, fi);
-	else
+	else {
+		count(req, FSD_OP_OPEN);
 		mount_of(req)->driver->ll->open(req, ino, fi);
+	}
 }
 
 static void fsd_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -479,8 +556,10 @@ static void fsd_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	if (is_ctl(ino))
 		ctl_read(req, size, off, fi);
-	else
+	else {
+		count(req, FSD_OP_READ);
 		mount_of(req)->driver->ll->read(req, ino, size, off, fi);
+	}
 }
 
 static void fsd_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
@@ -488,8 +567,10 @@ static void fsd_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 {
 	if (is_ctl(ino))
 		ctl_write(req, buf, size, fi);
-	else
+	else {
+		count(req, FSD_OP_WRITE);
 		mount_of(req)->driver->ll->write(req, ino, buf, size, off, fi);
+	}
 }
 
 static void fsd_release(fuse_req_t req, fuse_ino_t ino,
@@ -550,8 +631,10 @@ static void fsd_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 {
 	if (is_ctl(ino))
 		ctl_readdir(req, size, off, false);
-	else
+	else {
+		count(req, FSD_OP_READDIR);
 		mount_of(req)->driver->ll->readdir(req, ino, size, off, fi);
+	}
 }
 
 static void fsd_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
@@ -559,8 +642,11 @@ static void fsd_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 {
 	if (is_ctl(ino))
 		ctl_readdir(req, size, off, true);
-	else
-		mount_of(req)->driver->ll->readdirplus(req, ino, size, off, fi);
+	else {
+		count(req, FSD_OP_READDIR);
+		mount_of(req)->driver->ll->readdirplus(req, ino, size, off,
+						       fi);
+	}
 }
 
 static void fsd_releasedir(fuse_req_t req, fuse_ino_t ino,
@@ -599,6 +685,108 @@ static void fsd_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		fuse_reply_err(req, ENOSYS);
 }
 
+/*
+ * Requests that create, remove or sync: counted and passed on. Those that
+ * name a control inode are refused here, so that the driver never sees
+ * one (the directory is mode 0555, but root is not held back by that).
+ */
+static bool refuse_ctl(fuse_req_t req, fuse_ino_t a, fuse_ino_t b)
+{
+	if (!is_ctl(a) && !is_ctl(b))
+		return false;
+	fuse_reply_err(req, EPERM);
+	return true;
+}
+
+static void fsd_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, dev_t rdev)
+{
+	if (refuse_ctl(req, parent, parent))
+		return;
+	count(req, FSD_OP_CREATE);
+	mount_of(req)->driver->ll->mknod(req, parent, name, mode, rdev);
+}
+
+static void fsd_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		       mode_t mode, struct fuse_file_info *fi)
+{
+	if (refuse_ctl(req, parent, parent))
+		return;
+	count(req, FSD_OP_CREATE);
+	mount_of(req)->driver->ll->create(req, parent, name, mode, fi);
+}
+
+static void fsd_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode)
+{
+	if (refuse_ctl(req, parent, parent))
+		return;
+	count(req, FSD_OP_MKDIR);
+	mount_of(req)->driver->ll->mkdir(req, parent, name, mode);
+}
+
+static void fsd_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+			const char *name)
+{
+	if (refuse_ctl(req, parent, parent))
+		return;
+	count(req, FSD_OP_SYMLINK);
+	mount_of(req)->driver->ll->symlink(req, link, parent, name);
+}
+
+static void fsd_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		     const char *newname)
+{
+	if (refuse_ctl(req, ino, newparent))
+		return;
+	count(req, FSD_OP_LINK);
+	mount_of(req)->driver->ll->link(req, ino, newparent, newname);
+}
+
+static void fsd_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	if (refuse_ctl(req, parent, parent))
+		return;
+	count(req, FSD_OP_UNLINK);
+	mount_of(req)->driver->ll->unlink(req, parent, name);
+}
+
+static void fsd_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	if (refuse_ctl(req, parent, parent))
+		return;
+	count(req, FSD_OP_RMDIR);
+	mount_of(req)->driver->ll->rmdir(req, parent, name);
+}
+
+static void fsd_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		       fuse_ino_t newparent, const char *newname,
+		       unsigned int flags)
+{
+	if (refuse_ctl(req, parent, newparent))
+		return;
+	count(req, FSD_OP_RENAME);
+	mount_of(req)->driver->ll->rename(req, parent, name, newparent,
+					  newname, flags);
+}
+
+static void fsd_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		      struct fuse_file_info *fi)
+{
+	if (is_ctl(ino)) {
+		fuse_reply_err(req, 0);	/* nothing of ours to sync */
+		return;
+	}
+	count(req, FSD_OP_FSYNC);
+	mount_of(req)->driver->ll->fsync(req, ino, datasync, fi);
+}
+
+static void fsd_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	count(req, FSD_OP_STATFS);
+	mount_of(req)->driver->ll->statfs(req, ino);
+}
+
 void fsd_ctl_build_ops(struct fuse_lowlevel_ops *ll,
 		       const struct fuse_lowlevel_ops *drv)
 {
@@ -623,6 +811,27 @@ void fsd_ctl_build_ops(struct fuse_lowlevel_ops *ll,
 	ll->listxattr = fsd_listxattr;
 	/* write_buf would bypass fsd_write for the control file. */
 	ll->write_buf = NULL;
+	/* Counted only; an entry the driver leaves out stays out. */
+	if (drv->mknod)
+		ll->mknod = fsd_mknod;
+	if (drv->create)
+		ll->create = fsd_create;
+	if (drv->mkdir)
+		ll->mkdir = fsd_mkdir;
+	if (drv->symlink)
+		ll->symlink = fsd_symlink;
+	if (drv->link)
+		ll->link = fsd_link;
+	if (drv->unlink)
+		ll->unlink = fsd_unlink;
+	if (drv->rmdir)
+		ll->rmdir = fsd_rmdir;
+	if (drv->rename)
+		ll->rename = fsd_rename;
+	if (drv->fsync)
+		ll->fsync = fsd_fsync;
+	if (drv->statfs)
+		ll->statfs = fsd_statfs;
 }
 
 /* --- events ------------------------------------------------------------- */
@@ -638,6 +847,7 @@ int fsd_events_open(struct fsd_mount *m, const unsigned char uuid[16],
 	cfg.ring = m->opts.ev.ring;
 	cfg.keep = m->opts.ev.keep;
 	cfg.store = store;
+	cfg.store_timeout_ms = m->opts.ev.store_timeout_ms;
 	ret = evt_open(&cfg, &m->events, err);
 	if (ret)
 		return ret;

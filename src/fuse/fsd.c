@@ -80,10 +80,33 @@ static int events_option(struct fsd_opts *o, char *tok, struct mixfs_err *err)
 	return ret;
 }
 
+/*
+ * Cut the next option off *@p, in place: options end at a ',' that no
+ * backslash escapes (as in libfuse's option parser), so a value may hold
+ * commas: data=faulty:op=write\,count=2:mem:. NULL at the end.
+ */
+static char *next_option(char **p)
+{
+	char *tok = *p, *in = *p, *out = *p;
+
+	while (*tok == ',')
+		tok = in = out = tok + 1;
+	if (!*tok)
+		return NULL;
+	for (; *in && *in != ','; in++) {
+		if (*in == '\\' && in[1])
+			in++;
+		*out++ = *in;
+	}
+	*p = *in ? in + 1 : in;
+	*out = '\0';
+	return tok;
+}
+
 int fsd_opts_parse(struct fsd_opts *o, const char *text,
 		   struct mixfs_err *err)
 {
-	char *copy, *tok, *save = NULL;
+	char *copy, *tok, *rest;
 	int ret = 0;
 
 	if (!o->max_threads) {
@@ -95,8 +118,8 @@ int fsd_opts_parse(struct fsd_opts *o, const char *text,
 	copy = strdup(text);
 	if (!copy)
 		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok && !ret;
-	     tok = strtok_r(NULL, ",", &save)) {
+	rest = copy;
+	while (!ret && (tok = next_option(&rest))) {
 		if (!strcmp(tok, "ro")) {
 			o->readonly = true;
 		} else if (!strcmp(tok, "rw")) {

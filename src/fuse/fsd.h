@@ -72,7 +72,8 @@ struct fsd_opts {
 	bool debug;		/* libfuse request tracing */
 	unsigned max_threads;	/* max_threads=N (default 8) */
 	/* Events options: space_low=, space_ok=, inodes_low=, inodes_ok=,
-	 * errors=, events_keep=, events_ring=, events_socket= (events.h). */
+	 * errors=, events_keep=, events_ring=, events_socket=,
+	 * store_timeout= (events.h). */
 	struct evt_opts ev;
 	/* Driver options "key=value" or "key", in the order given. */
 	char **drv;
@@ -81,8 +82,9 @@ struct fsd_opts {
 
 /*
  * Parse a comma-separated option string (as after -o; may be given several
- * times, each call adds). Generic options go into @o, others into o->drv.
- * -EINVAL with a message for a malformed option.
+ * times, each call adds). A backslash makes the next character plain, so
+ * "\," is a comma inside a value. Generic options go into @o, others into
+ * o->drv. -EINVAL with a message for a malformed option.
  */
 int fsd_opts_parse(struct fsd_opts *o, const char *text, struct mixfs_err *err);
 void fsd_opts_release(struct fsd_opts *o);
@@ -137,6 +139,24 @@ struct fsd_driver {
 extern const struct fsd_driver *const fsd_drivers[];
 const struct fsd_driver *fsd_driver_find(const char *name);
 
+/*
+ * Requests served, by kind, for the status text: counted by the layer as
+ * it hands a request to the driver (control files are not counted). Each
+ * counter is a relaxed atomic alone on its cache line: no lock, and
+ * threads serving different kinds do not share a line.
+ */
+enum fsd_op {
+	FSD_OP_LOOKUP, FSD_OP_GETATTR, FSD_OP_SETATTR, FSD_OP_OPEN,
+	FSD_OP_READ, FSD_OP_WRITE, FSD_OP_CREATE, FSD_OP_MKDIR,
+	FSD_OP_SYMLINK, FSD_OP_LINK, FSD_OP_UNLINK, FSD_OP_RMDIR,
+	FSD_OP_RENAME, FSD_OP_READDIR, FSD_OP_FSYNC, FSD_OP_STATFS,
+	FSD_OP_COUNT,
+};
+struct fsd_op_count {
+	uint64_t n;		/* __atomic builtins, relaxed */
+	char pad[56];
+};
+
 /* Per-mount state of the layer; drivers embed it. */
 struct fsd_mount {
 	const struct fsd_driver *driver;
@@ -152,6 +172,7 @@ struct fsd_mount {
 	struct evt *events;
 	struct evt_feed *feed;
 	char socket[108];
+	struct fsd_op_count ops[FSD_OP_COUNT];
 };
 
 /* --- Helper: events ----------------------------------------------------- */

@@ -51,26 +51,38 @@ static void space_changed(struct tfs *fs)
 }
 
 /*
- * What an error from the store means beyond the reply: a checksum failure
- * is reported as such; a failed store call counts towards store
- * availability and, as an I/O error, goes to the errors= policy. Returns
- * @ret for the reply.
+ * Before a call that reaches the data store: the events watchdog then
+ * sees it in flight, and reports a stall while it is still stuck. Every
+ * store_begin() is ended by store_result().
  */
-static int store_result(struct tfs *fs, int ret, const char *op,
-			uint64_t ino)
+static unsigned store_begin(struct tfs *fs, const char *op)
+{
+	return fs->mount.events ? evt_call_begin(fs->mount.events, op) : 0;
+}
+
+/*
+ * What the result of a store call means beyond the reply: success or a
+ * transient failure counts towards store availability; a checksum failure
+ * is reported as such and reaches the caller as EIO, as a bad sector
+ * would; an I/O error goes to the errors= policy. Returns the result for
+ * the reply.
+ */
+static int store_result(struct tfs *fs, unsigned call, int ret,
+			const char *op, uint64_t ino)
 {
 	struct evt *ev = fs->mount.events;
 	char num[24];
 
 	if (!ev)
 		return ret;
-	evt_store_report(ev, ret, op);
+	evt_call_end(ev, call, ret, op);
 	if (ret == -EBADMSG) {
 		snprintf(num, sizeof(num), "%llu", (unsigned long long)ino);
 		evt_emit(ev, EVT_CHECKSUM_ERROR, "op", op, "ino", num, NULL);
-	} else if (ret == -EIO) {
-		fsd_io_error(&fs->mount, op, ino, ret);
+		return -EIO;
 	}
+	if (ret == -EIO)
+		fsd_io_error(&fs->mount, op, ino, ret);
 	return ret;
 }
 
@@ -186,11 +198,14 @@ static void tfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 {
 	struct tfs *fs = fs_of(req);
 	struct stat st;
-	int ret = tfs_setattr(fs, ino, attr, to_set, &st);
+	unsigned call = store_begin(fs, "setattr");
+	int ret = store_result(fs, call,
+			       tfs_setattr(fs, ino, attr, to_set, &st),
+			       "setattr", ino);
 
 	(void)fi;
 	if (ret)
-		fuse_reply_err(req, -store_result(fs, ret, "setattr", ino));
+		fuse_reply_err(req, -ret);
 	else
 		fuse_reply_attr(req, &st, TFS_TIMEOUT);
 	if (!ret && (to_set & FUSE_SET_ATTR_SIZE))
@@ -362,7 +377,9 @@ static void tfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 static void tfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 			off_t off, struct fuse_file_info *fi)
 {
+	struct tfs *fs = fs_of(req);
 	char *buf = malloc(size ? size : 1);
+	unsigned call;
 	ssize_t n;
 
 	(void)fi;
@@ -370,10 +387,14 @@ static void tfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	n = tfs_read(fs_of(req), ino, (uint64_t)off, buf, size);
+	call = store_begin(fs, "read");
+	n = tfs_read(fs, ino, (uint64_t)off, buf, size);
 	if (n < 0)
-		fuse_reply_err(req, -store_result(fs_of(req), (int)n, "read",
-						  ino));
+		n = store_result(fs, call, (int)n, "read", ino);
+	else
+		store_result(fs, call, 0, "read", ino);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
 	else
 		fuse_reply_buf(req, buf, (size_t)n);
 	free(buf);
@@ -383,13 +404,16 @@ static void tfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			 size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct tfs *fs = fs_of(req);
+	unsigned call = store_begin(fs, "write");
 	ssize_t n = tfs_write(fs, ino, (uint64_t)off, buf, size);
 
 	(void)fi;
 	if (n < 0) {
-		fuse_reply_err(req, -store_result(fs, (int)n, "write", ino));
+		fuse_reply_err(req, -store_result(fs, call, (int)n, "write",
+						  ino));
 		return;
 	}
+	store_result(fs, call, 0, "write", ino);
 	fuse_reply_write(req, (size_t)n);
 	space_changed(fs);
 }
@@ -409,9 +433,11 @@ static void tfs_ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 			 struct fuse_file_info *fi)
 {
 	struct tfs *fs = fs_of(req);
+	unsigned call = store_begin(fs, "fsync");
 
 	(void)fi;
-	fuse_reply_err(req, -store_result(fs, tfs_fsync(fs, ino, datasync),
+	fuse_reply_err(req, -store_result(fs, call,
+					  tfs_fsync(fs, ino, datasync),
 					  "fsync", ino));
 }
 
@@ -624,10 +650,13 @@ static void tfs_ll_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 		return;
 	}
 	struct tfs *fs = fs_of(req);
-	int ret = tfs_fallocate(fs, ino, mode, (uint64_t)offset,
-				(uint64_t)length);
+	unsigned call = store_begin(fs, "fallocate");
+	int ret = store_result(fs, call,
+			       tfs_fallocate(fs, ino, mode, (uint64_t)offset,
+					     (uint64_t)length),
+			       "fallocate", ino);
 
-	fuse_reply_err(req, -store_result(fs, ret, "fallocate", ino));
+	fuse_reply_err(req, -ret);
 	if (!ret)
 		space_changed(fs);
 }
