@@ -59,16 +59,12 @@
 #include <endian.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <uuid/uuid.h>
 
 /* --- small helpers ------------------------------------------------------ */
-
-static void id_name(char buf[32], uint64_t id, const char *suffix)
-{
-	snprintf(buf, 32, "%016" PRIx64 "%s", id, suffix);
-}
 
 /* Parse a name of exactly 16 hex digits followed by @suffix. */
 static bool id_parse(const char *name, const char *suffix, uint64_t *id)
@@ -101,8 +97,8 @@ static int rm_dir(int parent, const char *name)
 
 /* Note that @id is about to change. Called before the change, so that a
  * failure to remember it (-ENOMEM) leaves the object untouched. */
-int objstore_dir_dirty_mark(struct dir_store *ds, uint64_t id,
-		      struct mixfs_err *err)
+static int dirty_mark_locked(struct dir_store *ds, uint64_t id,
+			     struct mixfs_err *err)
 {
 	if (ds->ndirty && ds->dirty[ds->ndirty - 1] == id)
 		return 0;
@@ -130,74 +126,14 @@ int objstore_dir_dirty_mark(struct dir_store *ds, uint64_t id,
 	return 0;
 }
 
-/* --- objects and their meta files --------------------------------------- */
-
-static int meta_load(struct obj *o, struct mixfs_err *err)
+int objstore_dir_dirty_mark(struct dir_store *ds, uint64_t id,
+			    struct mixfs_err *err)
 {
-	struct meta_head h;
-	ssize_t n = pread_full(o->mfd, &h, sizeof(h), 0);
-
-	if (n < 0)
-		return oerr(err, (int)n, o->id, "reading meta: %s",
-			    strerror((int)-n));
-	if ((size_t)n != sizeof(h))
-		return oerr(err, -EUCLEAN, o->id,
-			    "meta file is %zd bytes, shorter than its %zu-byte header",
-			    n, sizeof(h));
-	o->size = le64toh(h.size);
-	o->chunks = le64toh(h.chunks);
-	if (memcmp(h.magic, META_MAGIC, 8) || o->size > OBJSTORE_MAX_SIZE)
-		return oerr(err, -EUCLEAN, o->id, "meta file is corrupt");
-	return 0;
-}
-
-int objstore_dir_meta_save(const struct obj *o, struct mixfs_err *err)
-{
-	struct meta_head h;
 	int ret;
 
-	memcpy(h.magic, META_MAGIC, 8);
-	h.size = htole64(o->size);
-	h.chunks = htole64(o->chunks);
-	h.reserved = 0;
-	ret = pwrite_full(o->mfd, &h, sizeof(h), 0);
-	if (ret)
-		return oerr(err, ret, o->id, "writing meta: %s", strerror(-ret));
-	return 0;
-}
-
-void objstore_dir_obj_close(struct obj *o)
-{
-	if (o->mfd >= 0)
-		close(o->mfd);
-	if (o->odfd >= 0)
-		close(o->odfd);
-	o->mfd = o->odfd = -1;
-}
-
-/* Open object @id and load its meta file; @rw to change it. */
-int objstore_dir_obj_open(struct dir_store *ds, uint64_t id, bool rw,
-			  struct obj *o, struct mixfs_err *err)
-{
-	char name[32];
-	int ret;
-
-	o->id = id;
-	o->mfd = -1;
-	id_name(name, id, "");
-	o->odfd = openat(ds->objfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (o->odfd < 0 && errno == ENOENT)
-		return mixfs_err_set(err, -ENOENT, "no object %016" PRIx64, id);
-	if (o->odfd < 0)
-		return oerr(err, -errno, id, "%s", strerror(errno));
-	o->mfd = openat(o->odfd, "meta", (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-	if (o->mfd < 0)
-		ret = oerr(err, errno == ENOENT ? -EUCLEAN : -errno, id,
-			   "meta file: %s", strerror(errno));
-	else
-		ret = meta_load(o, err);
-	if (ret)
-		objstore_dir_obj_close(o);
+	pthread_mutex_lock(&ds->mu);
+	ret = dirty_mark_locked(ds, id, err);
+	pthread_mutex_unlock(&ds->mu);
 	return ret;
 }
 
@@ -410,8 +346,7 @@ static int store_scan(struct dir_store *ds, bool readonly,
 		return mixfs_err_set(err, -errno, "%s/objects: %s", ds->path,
 				     strerror(errno));
 	while ((de = readdir(d))) {
-		struct obj o;
-		uint64_t id;
+		uint64_t id, chunks;
 
 		if (!readonly && (id_parse(de->d_name, ".tmp", &id) ||
 				  id_parse(de->d_name, ".dead", &id))) {
@@ -425,10 +360,8 @@ static int store_scan(struct dir_store *ds, bool readonly,
 			ds->ids_exhausted = true;
 		else if (id >= ds->next_id)
 			ds->next_id = id + 1;
-		if (!objstore_dir_obj_open(ds, id, false, &o, NULL)) {
-			ds->used_chunks += o.chunks;
-			objstore_dir_obj_close(&o);
-		}
+		if (!objstore_dir_peek_chunks(ds, id, &chunks))
+			ds->used_chunks += chunks;
 	}
 	closedir(d);
 	return 0;
@@ -464,12 +397,31 @@ static int store_load(struct dir_store *ds, bool readonly,
 
 static int dir_close(struct objstore *s);
 
+/*
+ * How many idle objects to keep open: @asked if the URI said (cache=N),
+ * else DIR_CACHE_OBJECTS, but never so many that the cache's files
+ * (2 + 2 * OBJ_SEGS per object at most) would take more than an eighth
+ * of the process's limit on open files, which the caller needs too.
+ */
+static size_t cache_bound(bool given, uint64_t asked)
+{
+	struct rlimit rl;
+	uint64_t most;
+
+	if (given)
+		return (size_t)asked;
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		return DIR_CACHE_OBJECTS;
+	most = (uint64_t)rl.rlim_cur / 8 / (2 + 2 * OBJ_SEGS);
+	return most < DIR_CACHE_OBJECTS ? (size_t)most : DIR_CACHE_OBJECTS;
+}
+
 static int dir_open(const char *rest, unsigned flags, struct objstore **out,
 		    struct mixfs_err *err)
 {
-	static const char *const known[] = { "size", NULL };
+	static const char *const known[] = { "size", "cache", NULL };
 	bool readonly = flags & OBJSTORE_OPEN_READONLY, exists = false;
-	uint64_t size = 0, stored = 0;
+	uint64_t size = 0, stored = 0, cache = 0;
 	struct dir_store *ds;
 	const char *query;
 	char val[64];
@@ -479,7 +431,9 @@ static int dir_open(const char *rest, unsigned flags, struct objstore **out,
 	if (!ds)
 		return -ENOMEM;
 	ds->dirfd = ds->objfd = ds->lockfd = ds->idfd = -1;
+	ds->readonly = readonly;
 	pthread_rwlock_init(&ds->lock, NULL);
+	pthread_mutex_init(&ds->mu, NULL);
 	ds->base.ops = &objstore_dir_ops;
 	ret = objstore_uri_split(rest, &ds->path, &query);
 	if (ret)
@@ -493,6 +447,20 @@ static int dir_open(const char *rest, unsigned flags, struct objstore **out,
 	if (ret < 0) {
 		mixfs_err_set(err, ret, "dir: bad size in '%s' (try size=10G)",
 			      query);
+		goto out_close;
+	}
+	ret = objstore_uri_param(query, "cache", val, sizeof(val));
+	if (ret == 1 && (objstore_parse_size(val, &cache) ||
+			 cache > DIR_CACHE_MAX))
+		ret = -EINVAL;
+	if (ret < 0) {
+		mixfs_err_set(err, ret, "dir: bad cache in '%s' (a count of "
+			      "objects kept open, 0 to %u)", query,
+			      DIR_CACHE_MAX);
+		goto out_close;
+	}
+	if (objstore_dir_cache_init(ds, cache_bound(ret == 1, cache))) {
+		ret = mixfs_err_set(err, -ENOMEM, "out of memory");
 		goto out_close;
 	}
 	if (!ds->path[0]) {
@@ -541,6 +509,8 @@ static int dir_close(struct objstore *s)
 		close(ds->dirfd);
 	if (ds->lockfd >= 0)
 		close(ds->lockfd);	/* last: releases the flock */
+	objstore_dir_cache_release(ds);
+	pthread_mutex_destroy(&ds->mu);
 	pthread_rwlock_destroy(&ds->lock);
 	free(ds->dirty);
 	free(ds->path);
@@ -571,7 +541,10 @@ static int create_locked(struct dir_store *ds, uint64_t id,
 					 O_CLOEXEC, 0644);
 	ret = o.mfd < 0 ? oerr(err, -errno, id, "%s", strerror(errno)) :
 			  objstore_dir_meta_save(&o, err);
-	objstore_dir_obj_close(&o);
+	if (o.mfd >= 0)
+		close(o.mfd);
+	if (o.odfd >= 0)
+		close(o.odfd);
 	/* The rename claims the id: it fails if the object exists. */
 	if (!ret && renameat2(ds->objfd, tmp, ds->objfd, name, RENAME_NOREPLACE))
 		ret = errno == EEXIST ?
@@ -588,8 +561,10 @@ static int create_locked(struct dir_store *ds, uint64_t id,
 		ds->ids_exhausted = true;
 	else if (id >= ds->next_id)
 		ds->next_id = id + 1;
+	pthread_mutex_lock(&ds->mu);
 	ds->objects++;
 	ds->dirty_dir = true;
+	pthread_mutex_unlock(&ds->mu);
 	return 0;
 }
 
@@ -628,22 +603,27 @@ static int dir_remove(struct objstore *s, uint64_t id, struct mixfs_err *err)
 {
 	struct dir_store *ds = to_dir(s);
 	char name[32], dead[32];
-	struct obj o;
+	uint64_t chunks = 0;
+	struct obj *o;
 	int ret;
 
 	pthread_rwlock_wrlock(&ds->lock);
-	ret = objstore_dir_obj_open(ds, id, false, &o, NULL);
-	if (ret == -EUCLEAN) {	/* a corrupt object can still go; its */
-		o.chunks = 0;	/* chunks were not counted at open either */
-		ret = 0;
+	ret = objstore_dir_get(ds, id, false, &o, NULL);
+	if (!ret) {
+		chunks = o->chunks;
+		objstore_dir_put(ds, o, false);
 	}
+	if (ret == -EUCLEAN)	/* a corrupt object can still go; its */
+		ret = 0;	/* chunks were not counted at open either */
 	if (ret) {
 		ret = ret == -ENOENT ?
 			mixfs_err_set(err, ret, "no object %016" PRIx64, id) :
 			oerr(err, ret, id, "%s", strerror(-ret));
 		goto out_unlock;
 	}
-	objstore_dir_obj_close(&o);
+	/* Nobody holds it (the lock is ours alone): close its files now,
+	 * so that no later call reaches the removed object through them. */
+	objstore_dir_drop(ds, id);
 	id_name(name, id, "");
 	id_name(dead, id, ".dead");
 	rm_dir(ds->objfd, dead);
@@ -652,10 +632,12 @@ static int dir_remove(struct objstore *s, uint64_t id, struct mixfs_err *err)
 		goto out_unlock;
 	}
 	rm_dir(ds->objfd, dead);
+	pthread_mutex_lock(&ds->mu);
 	ds->objects--;
-	ds->used_chunks -= o.chunks < ds->used_chunks ? o.chunks :
+	ds->used_chunks -= chunks < ds->used_chunks ? chunks :
 			   ds->used_chunks;
 	ds->dirty_dir = true;
+	pthread_mutex_unlock(&ds->mu);
 out_unlock:
 	pthread_rwlock_unlock(&ds->lock);
 	return ret;
@@ -866,32 +848,33 @@ static int attrs_save(const struct obj *o, const struct attrs *a,
 }
 
 /*
- * Take the store lock (exclusive if @rw), open object @id and load its
- * attributes. Whatever it returns, finish with attrs_end().
+ * Take object @id, exclusive if @rw, and load its attributes into @a.
+ * Whatever it returns, finish with attrs_end(), passing *@o (NULL when
+ * the object could not be taken).
  */
 static int attrs_begin(struct dir_store *ds, uint64_t id, bool rw,
-		       struct obj *o, struct attrs *a, struct mixfs_err *err)
+		       struct obj **o, struct attrs *a, struct mixfs_err *err)
 {
 	int ret = 0;
 
 	memset(a, 0, sizeof(*a));
-	o->odfd = o->mfd = -1;
-	if (rw)
-		pthread_rwlock_wrlock(&ds->lock);
-	else
-		pthread_rwlock_rdlock(&ds->lock);
+	*o = NULL;
+	pthread_rwlock_rdlock(&ds->lock);
 	if (rw)
 		ret = objstore_dir_dirty_mark(ds, id, err);
 	if (!ret)
-		ret = objstore_dir_obj_open(ds, id, false, o, err);
+		ret = objstore_dir_get(ds, id, rw, o, err);
 	if (!ret)
-		ret = attrs_load(o, a, err);
+		ret = attrs_load(*o, a, err);
 	return ret;
 }
 
 static void attrs_end(struct dir_store *ds, struct obj *o, struct attrs *a)
 {
-	objstore_dir_obj_close(o);
+	/* A failed change leaves the attr file whole (it is replaced by a
+	 * rename) and touches nothing the cache holds. */
+	if (o)
+		objstore_dir_put(ds, o, false);
 	free(a->buf);
 	free(a->ent);
 	pthread_rwlock_unlock(&ds->lock);
@@ -903,7 +886,7 @@ static ssize_t dir_getattr(struct objstore *s, uint64_t id, const char *name,
 	struct dir_store *ds = to_dir(s);
 	const struct attr_ent *e = NULL;
 	struct attrs a;
-	struct obj o;
+	struct obj *o;
 	size_t at;
 	long i;
 	ssize_t ret = attrs_begin(ds, id, false, &o, &a, err);
@@ -919,7 +902,7 @@ static ssize_t dir_getattr(struct objstore *s, uint64_t id, const char *name,
 		ret = (ssize_t)e->vlen;
 	if (ret > 0 && size)
 		memcpy(buf, e->val, e->vlen);
-	attrs_end(ds, &o, &a);
+	attrs_end(ds, o, &a);
 	return ret;
 }
 
@@ -929,7 +912,7 @@ static int dir_setattr(struct objstore *s, uint64_t id, const char *name,
 	struct attr_ent e = { name, strlen(name), val, len };
 	struct dir_store *ds = to_dir(s);
 	struct attrs a;
-	struct obj o;
+	struct obj *o;
 	size_t at;
 	long i;
 	int ret = attrs_begin(ds, id, true, &o, &a, err);
@@ -943,9 +926,9 @@ static int dir_setattr(struct objstore *s, uint64_t id, const char *name,
 			a.n++;
 		}
 		a.ent[i] = e;
-		ret = attrs_save(&o, &a, err);
+		ret = attrs_save(o, &a, err);
 	}
-	attrs_end(ds, &o, &a);
+	attrs_end(ds, o, &a);
 	return ret;
 }
 
@@ -954,7 +937,7 @@ static int dir_rmattr(struct objstore *s, uint64_t id, const char *name,
 {
 	struct dir_store *ds = to_dir(s);
 	struct attrs a;
-	struct obj o;
+	struct obj *o;
 	size_t at;
 	long i = -1;
 	int ret = attrs_begin(ds, id, true, &o, &a, err);
@@ -965,9 +948,9 @@ static int dir_rmattr(struct objstore *s, uint64_t id, const char *name,
 		memmove(&a.ent[i], &a.ent[i + 1],
 			(a.n - (size_t)i - 1) * sizeof(a.ent[0]));
 		a.n--;
-		ret = attrs_save(&o, &a, err);
+		ret = attrs_save(o, &a, err);
 	}
-	attrs_end(ds, &o, &a);
+	attrs_end(ds, o, &a);
 	return ret;
 }
 
@@ -977,7 +960,7 @@ static ssize_t dir_listattr(struct objstore *s, uint64_t id, char *buf,
 	struct dir_store *ds = to_dir(s);
 	size_t total = 0, i;
 	struct attrs a;
-	struct obj o;
+	struct obj *o;
 	ssize_t ret = attrs_begin(ds, id, false, &o, &a, err);
 
 	for (i = 0; !ret && i < a.n; i++)
@@ -990,29 +973,62 @@ static ssize_t dir_listattr(struct objstore *s, uint64_t id, char *buf,
 		buf[a.ent[i].nlen] = '\0';
 		buf += a.ent[i].nlen + 1;
 	}
-	attrs_end(ds, &o, &a);
+	attrs_end(ds, o, &a);
 	return ret ? ret : (ssize_t)total;
 }
 
 /* --- whole store --------------------------------------------------------- */
 
+/* How long a host free-space figure is used before asking again. */
+#define VFS_TTL_NS	(100 * 1000 * 1000)
+
+/*
+ * Host bytes free to us, at most VFS_TTL_NS old. A file system keeping
+ * its data here asks after every change of space (for its threshold
+ * events), and fstatvfs() cost about as much as the rest of a small
+ * write's bookkeeping; a tenth of a second is far below any threshold
+ * watcher's reaction time. Called with ds->mu held; the system call is
+ * made under it, so concurrent callers wait for one answer instead of all
+ * asking.
+ */
+static int vfs_avail(struct dir_store *ds, uint64_t *avail,
+		     struct mixfs_err *err)
+{
+	struct statvfs vfs;
+	struct timespec now;
+	int64_t age;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	age = (int64_t)(now.tv_sec - ds->vfs_when.tv_sec) * 1000000000 +
+	      (now.tv_nsec - ds->vfs_when.tv_nsec);
+	if (!ds->vfs_known || age < 0 || age >= VFS_TTL_NS) {
+		if (fstatvfs(ds->dirfd, &vfs))
+			return mixfs_err_set(err, -errno, "%s: statvfs: %s",
+					     ds->path, strerror(errno));
+		ds->vfs_avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+		ds->vfs_when = now;
+		ds->vfs_known = true;
+	}
+	*avail = ds->vfs_avail;
+	return 0;
+}
+
 static int dir_statfs(struct objstore *s, struct objstore_statfs *st,
 		      struct mixfs_err *err)
 {
 	struct dir_store *ds = to_dir(s);
-	struct statvfs vfs;
+	uint64_t avail = 0;
 	int ret = 0;
 
-	pthread_rwlock_rdlock(&ds->lock);
+	pthread_mutex_lock(&ds->mu);
 	st->used = ds->used_chunks * CHUNK;
 	st->objects = ds->objects;
 	st->capacity = ds->capacity;
-	if (!ds->capacity && fstatvfs(ds->dirfd, &vfs))
-		ret = mixfs_err_set(err, -errno, "%s: statvfs: %s", ds->path,
-				    strerror(errno));
-	else if (!ds->capacity)
-		st->capacity = (uint64_t)vfs.f_bavail * vfs.f_frsize + st->used;
-	pthread_rwlock_unlock(&ds->lock);
+	if (!ds->capacity)
+		ret = vfs_avail(ds, &avail, err);
+	if (!ret && !ds->capacity)
+		st->capacity = avail + st->used;
+	pthread_mutex_unlock(&ds->mu);
 	return ret;
 }
 
@@ -1058,12 +1074,16 @@ static int dir_sync(struct objstore *s, struct mixfs_err *err)
 		ret = sync_object(ds, ds->dirty[i]);
 	if (!ret && ds->dirty_dir && (fsync(ds->idfd) || fsync(ds->objfd)))
 		ret = -errno;
+	/* The dirty set changes under mu, but only by calls that hold the
+	 * store lock shared: reading it here needs no more than ours. */
 	if (ret) {
 		mixfs_err_set(err, ret, "%s: sync: %s", ds->path,
 			      strerror(-ret));
 	} else {
+		pthread_mutex_lock(&ds->mu);
 		ds->ndirty = 0;
 		ds->dirty_dir = false;
+		pthread_mutex_unlock(&ds->mu);
 	}
 	pthread_rwlock_unlock(&ds->lock);
 	return ret;

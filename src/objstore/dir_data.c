@@ -31,15 +31,6 @@ static bool all_zero(const unsigned char *p, size_t n)
 
 /* --- segments ----------------------------------------------------------- */
 
-static void seg_close(struct seg *g)
-{
-	if (g->dfd >= 0)
-		close(g->dfd);
-	if (g->sfd >= 0)
-		close(g->sfd);
-	g->dfd = g->sfd = -1;
-}
-
 /* The piece of [@pos, @end) inside one segment: its number in *@no, the
  * offset in it in *@soff; returns the piece's length. */
 static uint64_t seg_piece(uint64_t pos, uint64_t end, uint64_t *no,
@@ -50,53 +41,143 @@ static uint64_t seg_piece(uint64_t pos, uint64_t end, uint64_t *no,
 	return end - pos < SEG_SIZE - *soff ? end - pos : SEG_SIZE - *soff;
 }
 
-/* Open segment @no of @o. Reading, absent files mean all holes; @rw
- * creates them. */
-static int seg_open(struct obj *o, uint64_t no, bool rw, struct seg *g,
-		    struct mixfs_err *err)
+/* Open the file @name of @o for segment use into *@fd and its length into
+ * *@len; an absent file leaves *@fd at -1 unless @create. */
+static int seg_file(const struct obj *o, const char *name, bool create,
+		    int *fd, uint64_t *len)
 {
-	int flags = (rw ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC;
-	char dname[24], sname[24];
+	int flags = O_CLOEXEC | (create ? O_CREAT : 0);
 	struct stat st;
 
-	memset(g, 0, sizeof(*g));
-	g->no = no;
-	g->dfd = g->sfd = -1;
+	/* Read-write even to read: the same open files serve later writes. */
+	flags |= o->ro ? O_RDONLY : O_RDWR;
+	*fd = openat(o->odfd, name, flags, 0644);
+	if (*fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (fstat(*fd, &st)) {
+		int ret = -errno;
+
+		close(*fd);
+		*fd = -1;
+		return ret;
+	}
+	*len = (uint64_t)st.st_size;
+	return 0;
+}
+
+/*
+ * Open the files of segment @no of @o that @g lacks. Reading, absent files
+ * mean all holes; @create makes them. A file opened now is checked against
+ * the others and the object's size.
+ */
+static int seg_open(const struct obj *o, uint64_t no, bool create,
+		    struct seg *g, struct mixfs_err *err)
+{
+	char dname[24], sname[24];
+	bool fresh = false;
+	uint64_t len = 0;
+	int ret = 0;
+
+	if (g->no != no) {
+		g->no = no;
+		g->dfd = g->sfd = -1;
+		g->dsize = g->nsums = 0;
+	}
 	snprintf(dname, sizeof(dname), "%" PRIx64, no);
 	snprintf(sname, sizeof(sname), "%" PRIx64 ".sum", no);
-	g->dfd = openat(o->odfd, dname, flags, 0644);
-	if (g->dfd < 0 && errno != ENOENT)
-		goto out_errno;
-	g->sfd = openat(o->odfd, sname, flags, 0644);
-	if (g->sfd < 0 && errno != ENOENT)
-		goto out_errno;
-	if (g->dfd >= 0) {
-		if (fstat(g->dfd, &st))
-			goto out_errno;
-		g->dsize = (uint64_t)st.st_size;
+	if (g->dfd < 0) {
+		ret = seg_file(o, dname, create, &g->dfd, &len);
+		g->dsize = g->dfd < 0 ? 0 : len;
+		fresh = true;
 	}
-	if (g->sfd >= 0) {
-		if (fstat(g->sfd, &st))
-			goto out_errno;
-		g->nsums = (uint64_t)st.st_size / 8;
-		if (st.st_size % 8)
+	if (!ret && g->sfd < 0) {
+		len = 0;
+		ret = seg_file(o, sname, create, &g->sfd, &len);
+		g->nsums = len / 8;
+		fresh = true;
+		if (!ret && len % 8)
 			goto out_corrupt;
 	}
-	if (g->dsize > g->nsums * CHUNK || g->dsize > SEG_SIZE ||
-	    (g->dsize && (no << SEG_SHIFT) + g->dsize > o->size))
+	if (ret) {
+		objstore_dir_seg_close(g);
+		return oerr(err, ret, o->id, "segment %" PRIx64 ": %s", no,
+			    strerror(-ret));
+	}
+	if (fresh && (g->dsize > g->nsums * CHUNK || g->dsize > SEG_SIZE ||
+		      (g->dsize && (no << SEG_SHIFT) + g->dsize > o->size)))
 		goto out_corrupt;
 	return 0;
 
-out_errno:
-	seg_close(g);
-	return oerr(err, -errno, o->id, "segment %" PRIx64 ": %s", no,
-		    strerror(errno));
 out_corrupt:
-	seg_close(g);
-	return oerr(err, -EUCLEAN, o->id,
-		    "segment %" PRIx64 " holds %" PRIu64 " bytes of data but %"
-		    PRIu64 " checksums (object size %" PRIu64 ")", no,
-		    g->dsize, g->nsums, o->size);
+	ret = oerr(err, -EUCLEAN, o->id,
+		   "segment %" PRIx64 " holds %" PRIu64 " bytes of data but %"
+		   PRIu64 " checksums (object size %" PRIu64 ")", no,
+		   g->dsize, g->nsums, o->size);
+	objstore_dir_seg_close(g);
+	return ret;
+}
+
+/*
+ * Segment @no of @o, open: a slot of @o's (kept open after the call) or,
+ * when every slot is taken and the caller holds only the shared lock,
+ * @tmp. Finish with seg_put(). @create (exclusive lock only) makes absent
+ * files. The slot stays valid until the object's lock is released.
+ */
+static int seg_get(struct obj *o, uint64_t no, bool create, struct seg *tmp,
+		   struct seg **out, struct mixfs_err *err)
+{
+	struct seg *g = NULL;
+	unsigned i;
+	int ret = 0;
+
+	pthread_mutex_lock(&o->seg_mu);
+	for (i = 0; i < OBJ_SEGS && !g; i++)
+		if (o->segs[i].no == no)
+			g = &o->segs[i];
+	if (g && (!create || (g->dfd >= 0 && g->sfd >= 0)))
+		goto out_unlock;	/* the common case: no system call */
+	for (i = 0; i < OBJ_SEGS && !g; i++)
+		if (o->segs[i].no == SEG_NONE)
+			g = &o->segs[i];
+	if (!g && o->excl) {
+		/* Only the exclusive holder may close a slot: holders of
+		 * the shared lock may be reading through any of them. */
+		g = &o->segs[o->seg_clock++ % OBJ_SEGS];
+		objstore_dir_seg_close(g);
+	}
+	if (!g) {
+		tmp->no = SEG_NONE;
+		tmp->dfd = tmp->sfd = -1;
+		g = tmp;
+	}
+	ret = seg_open(o, no, create, g, err);
+out_unlock:
+	pthread_mutex_unlock(&o->seg_mu);
+	*out = g;
+	return ret;
+}
+
+static void seg_put(struct seg *g, struct seg *tmp)
+{
+	if (g == tmp)
+		objstore_dir_seg_close(tmp);
+}
+
+/* Close segment @no's files if @o keeps them open (exclusive lock). */
+static void seg_forget(struct obj *o, uint64_t no)
+{
+	unsigned i;
+
+	for (i = 0; i < OBJ_SEGS; i++)
+		if (o->segs[i].no == no)
+			objstore_dir_seg_close(&o->segs[i]);
+}
+
+/* The data file of @g now reaches at least @end. */
+static void seg_grew(struct seg *g, uint64_t end)
+{
+	if (end > g->dsize)
+		g->dsize = end;
 }
 
 /* Segment numbers that have files, ascending, into *@out (caller frees). */
@@ -332,31 +413,31 @@ ssize_t objstore_dir_read(struct objstore *s, uint64_t id, uint64_t off,
 		    BATCH_CHUNKS;
 	uint64_t pos, end, no, soff, slen;
 	unsigned char *bounce;
-	struct obj o;
-	struct seg g;
+	struct seg tmp, *g;
+	struct obj *o;
 	int ret;
 
 	bounce = malloc(nb * CHUNK);
 	if (!bounce)
 		return mixfs_err_set(err, -ENOMEM, "out of memory");
 	pthread_rwlock_rdlock(&ds->lock);
-	ret = objstore_dir_obj_open(ds, id, false, &o, err);
+	ret = objstore_dir_get(ds, id, false, &o, err);
 	if (ret)
 		goto out_unlock;
-	if (off >= o.size)
+	if (off >= o->size)
 		len = 0;
-	else if (len > o.size - off)
-		len = (size_t)(o.size - off);
+	else if (len > o->size - off)
+		len = (size_t)(o->size - off);
 	end = off + len;
 	for (pos = off; pos < end && !ret; pos += slen) {
 		slen = seg_piece(pos, end, &no, &soff);
-		ret = seg_open(&o, no, false, &g, err);
+		ret = seg_get(o, no, false, &tmp, &g, err);
 		if (!ret)
-			ret = seg_read(&o, &g, soff, (unsigned char *)buf +
+			ret = seg_read(o, g, soff, (unsigned char *)buf +
 				       (pos - off), slen, bounce, nb, err);
-		seg_close(&g);
+		seg_put(g, &tmp);
 	}
-	objstore_dir_obj_close(&o);
+	objstore_dir_put(ds, o, false);
 out_unlock:
 	pthread_rwlock_unlock(&ds->lock);
 	free(bounce);
@@ -400,6 +481,8 @@ static int seg_write(const struct obj *o, struct seg *g, uint64_t off,
 			oerr(err, ret, o->id, "writing %" PRIu64 " bytes at %"
 			     PRIu64 ": %s", len, (g->no << SEG_SHIFT) + off,
 			     strerror(-ret));
+		else
+			seg_grew(g, end);
 	}
 	if (!ret)
 		ret = sums_write(o, g, first, n, sums, err);
@@ -407,19 +490,38 @@ static int seg_write(const struct obj *o, struct seg *g, uint64_t off,
 	return ret;
 }
 
+/* Count in *@have the chunks of [@first, @first + @n) of @g holding data. */
+static int seg_count(const struct obj *o, const struct seg *g, uint64_t first,
+		     uint64_t n, uint64_t *have, struct mixfs_err *err)
+{
+	uint64_t sums[BATCH_CHUNKS], i;
+	int ret;
+
+	/* A small range costs one pread; sums_count's two lseeks to skip
+	 * holes pay off only over long ranges. */
+	if (n > BATCH_CHUNKS)
+		return sums_count(o, g, first, n, have, err);
+	*have = 0;
+	ret = sums_read(o, g, first, (size_t)n, sums, err);
+	for (i = 0; !ret && i < n; i++)
+		*have += sums[i] != 0;
+	return ret;
+}
+
 int objstore_dir_write(struct objstore *s, uint64_t id, uint64_t off,
-		     const void *buf, size_t len, struct mixfs_err *err)
+		       const void *buf, size_t len, struct mixfs_err *err)
 {
 	struct dir_store *ds = to_dir(s);
 	uint64_t grow = 0, end = off + len, pos, no, soff, slen;
-	struct obj o;
-	struct seg g;
+	bool reserved = false;
+	struct seg tmp, *g;
+	struct obj *o;
 	int ret;
 
-	pthread_rwlock_wrlock(&ds->lock);
+	pthread_rwlock_rdlock(&ds->lock);
 	ret = objstore_dir_dirty_mark(ds, id, err);
 	if (!ret)
-		ret = objstore_dir_obj_open(ds, id, true, &o, err);
+		ret = objstore_dir_get(ds, id, true, &o, err);
 	if (ret)
 		goto out_unlock;
 	/* First count the chunks the write newly fills, to refuse it whole
@@ -431,39 +533,48 @@ int objstore_dir_write(struct objstore *s, uint64_t id, uint64_t off,
 		first = soff / CHUNK;
 		n = (soff + slen - 1) / CHUNK - first + 1;
 
-		ret = seg_open(&o, no, false, &g, err);
+		ret = seg_get(o, no, false, &tmp, &g, err);
 		if (!ret)
-			ret = sums_count(&o, &g, first, n, &have, err);
-		seg_close(&g);
+			ret = seg_count(o, g, first, n, &have, err);
+		seg_put(g, &tmp);
 		if (ret)
-			goto out_close;
+			goto out_put;
 		grow += n - have;
 	}
-	if (ds->capacity && (ds->used_chunks + grow) * CHUNK > ds->capacity) {
+	/* Other objects are written meanwhile: claim the space now. */
+	pthread_mutex_lock(&ds->mu);
+	if (ds->capacity && (ds->used_chunks + grow) * CHUNK > ds->capacity)
 		ret = mixfs_err_set(err, -ENOSPC, "store %s full: %" PRIu64
 			" of %" PRIu64 " bytes used, %" PRIu64 " more needed",
 			ds->path, ds->used_chunks * CHUNK, ds->capacity,
 			grow * CHUNK);
-		goto out_close;
-	}
+	else
+		ds->used_chunks += grow;
+	pthread_mutex_unlock(&ds->mu);
+	if (ret)
+		goto out_put;
+	reserved = true;
 	for (pos = off; pos < end; pos += slen) {
 		slen = seg_piece(pos, end, &no, &soff);
-		ret = seg_open(&o, no, true, &g, err);
+		ret = seg_get(o, no, true, &tmp, &g, err);
 		if (!ret)
-			ret = seg_write(&o, &g, soff, (const unsigned char *)buf +
+			ret = seg_write(o, g, soff, (const unsigned char *)buf +
 					(pos - off), slen, err);
-		seg_close(&g);
+		seg_put(g, &tmp);
 		if (ret)
-			goto out_close;
+			goto out_put;
 	}
-	if (len && off + len > o.size)
-		o.size = off + len;
-	o.chunks += grow;
-	ret = objstore_dir_meta_save(&o, err);	/* also the mtime, even for len 0 */
-	if (!ret)
-		ds->used_chunks += grow;
-out_close:
-	objstore_dir_obj_close(&o);
+	if (len && off + len > o->size)
+		o->size = off + len;
+	o->chunks += grow;
+	ret = objstore_dir_meta_save(o, err);	/* the mtime too, even for len 0 */
+out_put:
+	if (ret && reserved) {
+		pthread_mutex_lock(&ds->mu);
+		ds->used_chunks -= grow;
+		pthread_mutex_unlock(&ds->mu);
+	}
+	objstore_dir_put(ds, o, ret && reserved);
 out_unlock:
 	pthread_rwlock_unlock(&ds->lock);
 	return ret;
@@ -489,6 +600,8 @@ static int seg_truncate(const struct obj *o, struct seg *g, uint64_t size,
 	if (g->dsize > size && ftruncate(g->dfd, (off_t)size))
 		return oerr(err, -errno, o->id, "truncating data: %s",
 			    strerror(errno));
+	if (g->dsize > size)
+		g->dsize = size;
 	if (tail) {
 		tail = chunk_sum(chunk);
 		ret = sums_write(o, g, idx, 1, &tail, err);
@@ -496,6 +609,8 @@ static int seg_truncate(const struct obj *o, struct seg *g, uint64_t size,
 	if (!ret && g->nsums > keep && ftruncate(g->sfd, (off_t)(keep * 8)))
 		ret = oerr(err, -errno, o->id, "truncating checksums: %s",
 			   strerror(errno));
+	else if (!ret && g->nsums > keep)
+		g->nsums = keep;
 	return ret;
 }
 
@@ -503,7 +618,7 @@ static int truncate_locked(struct dir_store *ds, struct obj *o, uint64_t size,
 			   struct mixfs_err *err)
 {
 	uint64_t *segs, dropped = 0, d;
-	struct seg g;
+	struct seg tmp, *g;
 	size_t n, i;
 	int ret;
 
@@ -517,24 +632,26 @@ static int truncate_locked(struct dir_store *ds, struct obj *o, uint64_t size,
 
 			if (base >= size || size - base >= SEG_SIZE)
 				continue;
-			ret = seg_open(o, segs[i], true, &g, err);
+			ret = seg_get(o, segs[i], true, &tmp, &g, err);
 			if (!ret)
-				ret = seg_truncate(o, &g, size - base, &dropped,
+				ret = seg_truncate(o, g, size - base, &dropped,
 						   err);
-			seg_close(&g);
+			seg_put(g, &tmp);
 		}
 		for (i = 0; i < n && !ret; i++) {
 			char name[24];
 
 			if (segs[i] << SEG_SHIFT < size)
 				continue;
-			ret = seg_open(o, segs[i], false, &g, err);
+			ret = seg_get(o, segs[i], false, &tmp, &g, err);
 			if (!ret)
-				ret = sums_count(o, &g, 0, UINT64_MAX, &d, err);
-			seg_close(&g);
+				ret = sums_count(o, g, 0, UINT64_MAX, &d, err);
+			seg_put(g, &tmp);
 			if (ret)
 				break;
 			dropped += d;
+			/* Never again through files that are gone. */
+			seg_forget(o, segs[i]);
 			snprintf(name, sizeof(name), "%" PRIx64, segs[i]);
 			unlinkat(o->odfd, name, 0);
 			strcat(name, ".sum");
@@ -547,26 +664,29 @@ static int truncate_locked(struct dir_store *ds, struct obj *o, uint64_t size,
 	o->size = size;
 	o->chunks -= dropped < o->chunks ? dropped : o->chunks;
 	ret = objstore_dir_meta_save(o, err);
-	if (!ret)
-		ds->used_chunks -= dropped < ds->used_chunks ? dropped :
-				   ds->used_chunks;
-	return ret;
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&ds->mu);
+	ds->used_chunks -= dropped < ds->used_chunks ? dropped :
+			   ds->used_chunks;
+	pthread_mutex_unlock(&ds->mu);
+	return 0;
 }
 
 int objstore_dir_truncate(struct objstore *s, uint64_t id, uint64_t size,
 			struct mixfs_err *err)
 {
 	struct dir_store *ds = to_dir(s);
-	struct obj o;
+	struct obj *o;
 	int ret;
 
-	pthread_rwlock_wrlock(&ds->lock);
+	pthread_rwlock_rdlock(&ds->lock);
 	ret = objstore_dir_dirty_mark(ds, id, err);
 	if (!ret)
-		ret = objstore_dir_obj_open(ds, id, true, &o, err);
+		ret = objstore_dir_get(ds, id, true, &o, err);
 	if (!ret) {
-		ret = truncate_locked(ds, &o, size, err);
-		objstore_dir_obj_close(&o);
+		ret = truncate_locked(ds, o, size, err);
+		objstore_dir_put(ds, o, ret != 0);
 	}
 	pthread_rwlock_unlock(&ds->lock);
 	return ret;
@@ -591,6 +711,7 @@ static int punch_partial(const struct obj *o, struct seg *g, uint64_t idx,
 		if (ret)
 			return oerr(err, ret, o->id, "zeroing: %s",
 				    strerror(-ret));
+		seg_grew(g, idx * CHUNK + to);
 	}
 	sum = chunk_sum(chunk);
 	return sums_write(o, g, idx, 1, &sum, err);
@@ -655,66 +776,77 @@ int objstore_dir_punch(struct objstore *s, uint64_t id, uint64_t off,
 {
 	struct dir_store *ds = to_dir(s);
 	uint64_t *segs = NULL, end = off + len, freed = 0, f;
-	struct obj o;
-	struct seg g;
+	struct seg tmp, *g;
+	struct obj *o;
 	size_t n = 0, i;
 	int ret;
 
-	pthread_rwlock_wrlock(&ds->lock);
+	pthread_rwlock_rdlock(&ds->lock);
 	ret = objstore_dir_dirty_mark(ds, id, err);
 	if (!ret)
-		ret = objstore_dir_obj_open(ds, id, true, &o, err);
+		ret = objstore_dir_get(ds, id, true, &o, err);
 	if (ret)
 		goto out_unlock;
-	if (end > o.size)
-		end = o.size;
-	ret = seg_list(&o, &segs, &n, err);
+	if (end > o->size)
+		end = o->size;
+	ret = seg_list(o, &segs, &n, err);
 	for (i = 0; i < n && !ret; i++) {
 		uint64_t base = segs[i] << SEG_SHIFT;
 
 		if (base >= end || base + SEG_SIZE <= off)
 			continue;
-		ret = seg_open(&o, segs[i], true, &g, err);
+		ret = seg_get(o, segs[i], true, &tmp, &g, err);
 		if (!ret)
-			ret = seg_punch(&o, &g, off > base ? off - base : 0,
+			ret = seg_punch(o, g, off > base ? off - base : 0,
 					end - base < SEG_SIZE ? end - base :
 					SEG_SIZE, &f, err);
-		seg_close(&g);
+		seg_put(g, &tmp);
 		freed += ret ? 0 : f;
 	}
 	/* Segments punched before a failure stay punched: count them. */
-	o.chunks -= freed < o.chunks ? freed : o.chunks;
+	o->chunks -= freed < o->chunks ? freed : o->chunks;
+	pthread_mutex_lock(&ds->mu);
 	ds->used_chunks -= freed < ds->used_chunks ? freed : ds->used_chunks;
+	pthread_mutex_unlock(&ds->mu);
 	if (!ret)
-		ret = objstore_dir_meta_save(&o, err);
+		ret = objstore_dir_meta_save(o, err);
 	else if (freed)
-		objstore_dir_meta_save(&o, NULL);
+		objstore_dir_meta_save(o, NULL);
 	free(segs);
-	objstore_dir_obj_close(&o);
+	objstore_dir_put(ds, o, ret != 0);
 out_unlock:
 	pthread_rwlock_unlock(&ds->lock);
 	return ret;
 }
 
-int objstore_dir_stat(struct objstore *s, uint64_t id, struct objstore_stat *st,
-		    struct mixfs_err *err)
+int objstore_dir_stat(struct objstore *s, uint64_t id,
+		      struct objstore_stat *st, struct mixfs_err *err)
 {
 	struct dir_store *ds = to_dir(s);
 	struct stat hst;
-	struct obj o;
+	struct obj *o;
 	int ret;
 
 	pthread_rwlock_rdlock(&ds->lock);
-	ret = objstore_dir_obj_open(ds, id, false, &o, err);
-	if (!ret && fstat(o.mfd, &hst))
+	ret = objstore_dir_get(ds, id, false, &o, err);
+	if (ret)
+		goto out_unlock;
+	/* The mtime is the meta file's, which every change rewrites. Its
+	 * length comes with it: a meta file cut short behind our back is
+	 * reported as the open would report it. */
+	if (fstat(o->mfd, &hst))
 		ret = oerr(err, -errno, id, "%s", strerror(errno));
+	else if ((size_t)hst.st_size < sizeof(struct meta_head))
+		ret = oerr(err, -EUCLEAN, id, "meta file is %jd bytes, shorter "
+			   "than its %zu-byte header", (intmax_t)hst.st_size,
+			   sizeof(struct meta_head));
 	if (!ret) {
-		st->size = o.size;
-		st->allocated = o.chunks * CHUNK;
+		st->size = o->size;
+		st->allocated = o->chunks * CHUNK;
 		st->mtime = hst.st_mtim;
 	}
-	objstore_dir_obj_close(&o);
+	objstore_dir_put(ds, o, false);
+out_unlock:
 	pthread_rwlock_unlock(&ds->lock);
 	return ret;
 }
-

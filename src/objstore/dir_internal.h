@@ -1,8 +1,9 @@
 /*
  * dir_internal.h - what dir.c (the store: header, ids, objects, attributes,
- * listing, sync) and dir_data.c (object data: segments, checksums, reads,
- * writes, truncate, punch) share: the on-disk constants, the store and
- * object structures, and a few small helpers. The layout itself is
+ * listing, sync), dir_cache.c (open objects kept between calls) and
+ * dir_data.c (object data: segments, checksums, reads, writes, truncate,
+ * punch) share: the on-disk constants, the store and object structures
+ * with the rules of their locks, and a few small helpers. The layout itself is
  * described at the top of dir.c.
  *
  * Not a public header: nothing outside the dir: backend includes it.
@@ -20,6 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "objstore/backend.h"
@@ -41,35 +43,76 @@ struct meta_head {
 	uint64_t reserved;	/* 0 */
 };
 
+/* One open segment of an object. */
+struct seg {
+	uint64_t no;		/* object offset >> SEG_SHIFT; SEG_NONE: unused */
+	int dfd, sfd;		/* data and checksums; -1 when absent */
+	uint64_t dsize;		/* bytes in the data file */
+	uint64_t nsums;		/* checksums in the .sum file */
+};
+
+#define DIR_CACHE_OBJECTS 256u	/* idle objects kept open, by default */
+#define DIR_CACHE_MAX	(1u << 20)	/* most the cache= parameter takes */
+#define SEG_NONE	UINT64_MAX
+#define OBJ_SEGS	2	/* segments kept open per object */
+
+/*
+ * An open object. The cache in dir_cache.c keeps the most recently used
+ * ones open between calls, so that a call on an object it has seen costs
+ * no openat, fstat or close. A call holds a reference and the object's
+ * lock for its whole length; see objstore_dir_get().
+ */
+struct obj {
+	uint64_t id;
+	int odfd, mfd;		/* its directory and meta file; fixed */
+	bool ro;		/* the store is read-only; fixed */
+	pthread_rwlock_t lock;	/* shared to look, exclusive to change */
+	/* Under lock: shared to read, exclusive to change. */
+	uint64_t size, chunks;	/* as in the meta file */
+	bool excl;		/* the holder of lock holds it exclusive */
+	/* Filled under seg_mu by holders of the shared lock (which never
+	 * empty a slot); emptied or replaced only under the exclusive lock. */
+	pthread_mutex_t seg_mu;
+	struct seg segs[OBJ_SEGS];
+	unsigned seg_clock;	/* under seg_mu: next slot to replace */
+	/* Under dir_store.mu. */
+	unsigned refs;		/* calls using it */
+	bool stale;		/* out of the cache: freed at its last put */
+	struct obj *hnext;	/* hash chain */
+	struct obj *prev, *next;	/* LRU list, most recent first */
+};
+
 struct dir_store {
 	struct objstore base;
 	char *path;
 	int dirfd, objfd, lockfd, idfd;	/* set at open, never change */
-	pthread_rwlock_t lock;		/* shared to look, exclusive to change */
 	uint64_t capacity;		/* 0: host free space + used */
-	/* The fields below change only under the exclusive lock. */
+	bool readonly;			/* opened OBJSTORE_OPEN_READONLY */
+	/*
+	 * Shared by calls on one object (each then takes that object's own
+	 * lock); exclusive for create, remove and sync, which change the
+	 * objects directory or need every object still.
+	 */
+	pthread_rwlock_t lock;
+	/* Change under the exclusive lock. */
 	uint64_t next_id;		/* every id ever used is below it */
 	bool ids_exhausted;		/* UINT64_MAX was used */
+	/* A leaf lock: nothing else is taken while it is held. */
+	pthread_mutex_t mu;
+	/* Under mu. */
 	uint64_t used_chunks;
 	uint64_t objects;
 	uint64_t *dirty;		/* ids changed since the last sync */
 	size_t ndirty, dirty_cap;
 	bool dirty_dir;			/* objects/ or next-id changed */
-};
-
-/* An open object, for the length of one call. */
-struct obj {
-	uint64_t id;
-	int odfd, mfd;		/* its directory and meta file */
-	uint64_t size, chunks;	/* from the meta file */
-};
-
-/* One open segment of an object. */
-struct seg {
-	uint64_t no;		/* object offset >> SEG_SHIFT */
-	int dfd, sfd;		/* data and checksums; -1 when absent */
-	uint64_t dsize;		/* bytes in the data file */
-	uint64_t nsums;		/* checksums in the .sum file */
+	struct obj **buckets;		/* the cache: hash of open objects */
+	size_t nbuckets;		/* a power of two */
+	struct obj lru;			/* list head: lru.next is the newest */
+	size_t ncached;			/* objects in the hash */
+	size_t cache_max;		/* idle objects kept open, at most */
+	uint64_t vfs_avail;		/* host bytes free, as last seen */
+	struct timespec vfs_when;	/* when, CLOCK_MONOTONIC_COARSE */
+	bool vfs_known;
 };
 
 static inline struct dir_store *to_dir(struct objstore *s)
@@ -153,18 +196,57 @@ static inline DIR *dir_stream(int dirfd, const char *name)
 	return d;
 }
 
-/* --- shared between dir.c and dir_data.c --------------------------------- */
+static inline void id_name(char buf[32], uint64_t id, const char *suffix)
+{
+	snprintf(buf, 32, "%016" PRIx64 "%s", id, suffix);
+}
 
-/* Note that @id is about to change (sync will fsync it). Exclusive lock. */
+/* --- dir.c ---------------------------------------------------------------- */
+
+/* Note that @id is about to change, for sync to fsync it. Called before
+ * the change, so that failing (-ENOMEM) leaves the object untouched.
+ * Takes ds->mu. */
 int objstore_dir_dirty_mark(struct dir_store *ds, uint64_t id,
 			    struct mixfs_err *err);
-/* Open object @id and load its meta file; @rw to change it. */
-int objstore_dir_obj_open(struct dir_store *ds, uint64_t id, bool rw,
-			  struct obj *o, struct mixfs_err *err);
-void objstore_dir_obj_close(struct obj *o);
-int objstore_dir_meta_save(const struct obj *o, struct mixfs_err *err);
 
-/* The data ops, in dir_data.c. */
+/* --- dir_cache.c: open objects ------------------------------------------- */
+
+/* Set up an empty cache keeping at most @max idle objects open (0: none,
+ * every call opens and closes its files). -ENOMEM. */
+int objstore_dir_cache_init(struct dir_store *ds, size_t max);
+/* Close every cached object and free the cache. No call may be running. */
+void objstore_dir_cache_release(struct dir_store *ds);
+
+/*
+ * Find object @id in the cache or open it (its directory and meta file,
+ * meta loaded), take its lock, shared or @excl, and return it in *@out
+ * with a reference. The caller holds ds->lock (shared or exclusive) until
+ * the matching objstore_dir_put(), so the object cannot be removed
+ * meanwhile. -ENOENT (no such object), -EUCLEAN (meta missing or
+ * corrupt), -ENOMEM, -EIO and other host errors; nothing is cached then.
+ */
+int objstore_dir_get(struct dir_store *ds, uint64_t id, bool excl,
+		     struct obj **out, struct mixfs_err *err);
+/*
+ * Unlock @o and drop the reference. @failed after a change that failed
+ * part way: the object is dropped from the cache, so the next call reads
+ * its meta and files afresh instead of trusting what is in memory.
+ */
+void objstore_dir_put(struct dir_store *ds, struct obj *o, bool failed);
+/* Close and forget object @id if it is cached. The caller holds ds->lock
+ * exclusive (so nobody is using it): before a remove or a create. */
+void objstore_dir_drop(struct dir_store *ds, uint64_t id);
+/* Read the chunk count of object @id from its meta file without caching
+ * it (for the scan at open). */
+int objstore_dir_peek_chunks(struct dir_store *ds, uint64_t id,
+			     uint64_t *chunks);
+/* Write @o's size and chunk count to its meta file (exclusive lock). */
+int objstore_dir_meta_save(const struct obj *o, struct mixfs_err *err);
+/* Close segment @g's files and mark it unused. */
+void objstore_dir_seg_close(struct seg *g);
+
+/* --- dir_data.c: the data ops -------------------------------------------- */
+
 ssize_t objstore_dir_read(struct objstore *s, uint64_t id, uint64_t off,
 			  void *buf, size_t len, struct mixfs_err *err);
 int objstore_dir_write(struct objstore *s, uint64_t id, uint64_t off,
