@@ -109,6 +109,7 @@ struct state {
 	struct rec *recs;
 	size_t nrec;
 	rocksdb_t *db;		/* the work store while open */
+	struct tfs *fs;		/* the work store while verify has it */
 	uint64_t orphan_ino;
 	uint64_t seed;
 	bool longrun;
@@ -319,7 +320,13 @@ static rocksdb_t *write_store(struct state *s, size_t skip,
 			      const unsigned char *k, size_t klen,
 			      const unsigned char *v, size_t vlen)
 {
-	rocksdb_t *db = s->db ? s->db : open_work(s, false);
+	rocksdb_t *db;
+
+	if (s->fs) {	/* left open by a failed case */
+		tfs_close(s->fs);
+		s->fs = NULL;
+	}
+	db = s->db ? s->db : open_work(s, false);
 	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
 	rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
 	rocksdb_writebatch_t *b = rocksdb_writebatch_create();
@@ -536,6 +543,7 @@ static void verify(struct state *s, const char *what, uint64_t hit,
 
 	CHECK(!ret, "%s: repaired store does not open: %s", what,
 	      mixfs_err_msg(&err, ret));
+	s->fs = fs;
 	for (size_t i = 0; i < NWANT; i++) {
 		const struct want *w = &wants[i];
 		char lf[64], tgt[64];
@@ -591,6 +599,7 @@ static void verify(struct state *s, const char *what, uint64_t hit,
 	CHECK(tfs_write(fs, st.st_ino, 0, "x", 1) == 1,
 	      "%s: repaired filesystem refuses a write", what);
 	tfs_close(fs);
+	s->fs = NULL;
 	free(got);
 	free(exp);
 }
@@ -838,6 +847,8 @@ static int teardown(void **st)
 	       "back\n", s->injected, s->nrec, s->detected, s->undetectable,
 	       s->quiet_harmless, s->verified);
 	close_work(s);
+	if (s->fs)
+		tfs_close(s->fs);
 	for (size_t i = 0; i < s->nrec; i++) {
 		free(s->recs[i].k);
 		free(s->recs[i].v);

@@ -466,12 +466,15 @@ static int make_missing_inodes(struct fk *c)
 		uint64_t ino = c->dirs[i].ino;
 		struct fk_ino *fi = fk_ino_find(c, ino);
 
-		if (fi || (!c->dirs[i].nent && ino != TFS_ROOT_INO))
+		/* Only a header says a directory was there: a stray record
+		 * (a flipped key) has none, and is dropped instead. */
+		if (fi || (!c->dirs[i].hdr_seen && ino != TFS_ROOT_INO) ||
+		    ino >= FSD_CTL_INO_BASE)
 			continue;
 		fi = ino_add(c, ino);
 		if (!fi)
 			return -ENOMEM;
-		fk_problem(c, "rebuilt from its entries", "directory %llu has entries but no inode record",
+		fk_problem(c, "rebuilt from its entries", "directory %llu has a header but no inode record",
 			   (unsigned long long)ino);
 		fresh_irec(&fi->r, S_IFDIR);
 		fi->state = FK_MADE;
@@ -494,8 +497,8 @@ static int make_missing_inodes(struct fk *c)
 		if (o->id == TFS_EVENTS_OBJ || o->id == 0 ||
 		    o->id >= FSD_CTL_INO_BASE || fk_ino_find(c, o->id))
 			continue;
-		if (!o->size_ok && !o->nchunks)
-			continue;
+		if (!o->nchunks)
+			continue;	/* no data: nothing to keep */
 		fi = ino_add(c, o->id);
 		if (!fi)
 			return -ENOMEM;
@@ -527,10 +530,49 @@ static struct fk_ent *dir_ent(struct fk *c, struct fk_dir *d, size_t i)
 	return &c->ents[d->first + i];
 }
 
+/* Can inode @ino be what an entry of @type names, with @seen other names
+ * naming it? */
+static bool fits(struct fk *c, uint64_t ino, unsigned char type)
+{
+	struct fk_ino *t = fk_ino_find(c, ino);
+
+	return t && live(t) && ((t->r.mode & S_IFMT) >> 12) == type &&
+	       (S_ISDIR(t->r.mode) ? t->links == 0 : t->r.nlink > t->links);
+}
+
+/*
+ * A name record and its cookie record that name different inodes: one of
+ * the two numbers was damaged. Keep the one that fits: a live inode of the
+ * entry's type that has a name to spare (its link count is above the
+ * names found elsewhere); the name record's when both or neither fit.
+ */
+static void pick_ino(struct fk *c)
+{
+	for (size_t i = 0; i < c->ni; i++)
+		c->inos[i].links = 0;
+	for (size_t i = 0; i < c->ne; i++) {
+		struct fk_ino *t = fk_ino_find(c, c->ents[i].ino);
+
+		if (t && !c->ents[i].alt_ino)
+			t->links++;
+	}
+	for (size_t i = 0; i < c->ne; i++) {
+		struct fk_ent *e = &c->ents[i];
+
+		if (e->alt_ino && !fits(c, e->ino, e->type) &&
+		    fits(c, e->alt_ino, e->type))
+			e->ino = e->alt_ino;
+		e->alt_ino = 0;
+	}
+	for (size_t i = 0; i < c->ni; i++)
+		c->inos[i].links = 0;
+}
+
 /* Entry types against the inodes they name, and the directories' own
  * inodes against their records. */
 static void check_entries(struct fk *c)
 {
+	pick_ino(c);
 	for (size_t i = 0; i < c->nd; i++) {
 		struct fk_dir *d = &c->dirs[i];
 		struct fk_ino *self = fk_ino_find(c, d->ino);
@@ -554,12 +596,6 @@ static void check_entries(struct fk *c)
 			if (e->drop)
 				continue;
 			t = fk_ino_find(c, e->ino);
-			if ((!t || !live(t)) && e->alt_ino &&
-			    fk_ino_find(c, e->alt_ino) &&
-			    live(fk_ino_find(c, e->alt_ino))) {
-				e->ino = e->alt_ino;
-				t = fk_ino_find(c, e->ino);
-			}
 			if (!t || !live(t) || e->ino == TFS_ROOT_INO) {
 				fk_problem(c, "entry removed",
 					   "directory %llu: entry '%s' points at %s inode %llu",

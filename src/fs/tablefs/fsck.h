@@ -99,6 +99,7 @@ struct fk_ent {
 
 struct fk_dir {
 	uint64_t ino;
+	bool hdr_seen;		/* header present */
 	bool hdr_ok;		/* header present and readable */
 	bool rebuild;		/* repair writes every record afresh */
 	bool destroy;		/* repair removes every record */

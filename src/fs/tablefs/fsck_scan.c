@@ -286,6 +286,7 @@ static int group_flush(struct fk *c, struct dgroup *g)
 	d = &c->dirs[c->nd++];
 	memset(d, 0, sizeof(*d));
 	d->ino = g->ino;
+	d->hdr_seen = g->hdr_seen;
 	d->hdr_ok = g->hdr_ok;
 	d->rebuild = g->rebuild || !g->hdr_ok;
 	d->count = g->count;
