@@ -407,7 +407,14 @@ static void check_inode_record(struct fk *c, struct fk_ino *fi)
 			fi->dirty = true;
 		}
 	} else if (S_ISREG(fi->r.mode)) {
-		if (fi->tail_len != fi->r.size) {
+		if (fi->tail_len != fi->r.size && !fi->tail_len && o &&
+		    o->size_ok && o->size == fi->r.size) {
+			fk_problem(c, "flag set: its data object has its size",
+				   "inode %llu: file of size %llu without its data object flag",
+				   ino, (unsigned long long)fi->r.size);
+			fi->r.flags |= TFS_I_OBJECT;
+			fi->dirty = true;
+		} else if (fi->tail_len != fi->r.size) {
 			fk_problem(c, "size set to the bytes held", "inode %llu: inline file of size %llu holds %zu bytes",
 				   ino, (unsigned long long)fi->r.size,
 				   fi->tail_len);
@@ -1067,6 +1074,18 @@ static void check_objects(struct fk *c)
 
 		if (o->id == TFS_EVENTS_OBJ) {
 			o->want_size = o->size_ok ? o->size : o->chunk_end;
+			continue;
+		}
+		/* A file that grew past the inline limit has its object
+		 * written before the inode says so; a crash in between leaves
+		 * the object, which the file takes over when it grows again.
+		 * Not a problem: nothing reads it, nothing is lost. */
+		if (fi && fi->state == FK_PRESENT && !fi->dirty &&
+		    S_ISREG(fi->r.mode) && !(fi->r.flags & TFS_I_OBJECT) &&
+		    fi->tail_len == fi->r.size && o->size_ok &&
+		    o->allocated == o->chunk_sum && o->chunk_end <= o->size &&
+		    !o->meta_dirty) {
+			o->want_size = o->size;
 			continue;
 		}
 		if (!fi || !live(fi) || !S_ISREG(fi->r.mode) ||
