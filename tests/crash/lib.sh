@@ -20,11 +20,17 @@ mkdir -p "$mnt" "$store_fs"
 store_tmpfs=0
 crash_store=${crash_store:-tmpfs}
 crash_fs=${MIXFS_CRASH_FS:-ext4}
+loopdev=
 if [ "$crash_store" = loop ]; then
+	# A loop device of our own, made writable: the read-only flag of a
+	# loop device outlives whoever set it.
 	truncate -s 2G "$crash_tmp/img" &&
 		"mkfs.$crash_fs" -q "$crash_tmp/img" >/dev/null 2>&1 </dev/null &&
-		mount -o loop "$crash_tmp/img" "$store_fs" ||
-		{ echo "Bail out! cannot make and loop-mount a $crash_fs image"; rm -rf "$crash_tmp"; exit 1; }
+		loopdev=$(losetup --find --show "$crash_tmp/img") &&
+		blockdev --setrw "$loopdev" &&
+		mount -o rw "$loopdev" "$store_fs" ||
+		{ echo "Bail out! cannot make and loop-mount a $crash_fs image"
+		  [ -n "$loopdev" ] && losetup -d "$loopdev"; rm -rf "$crash_tmp"; exit 1; }
 	store_tmpfs=1
 elif mount -t tmpfs -o size=4g,mode=700 mixfs-crash "$store_fs" 2>/dev/null; then
 	store_tmpfs=1
@@ -68,6 +74,7 @@ crash_cleanup() {
 		echo "# kept $crash_tmp"
 	fi
 	[ $store_tmpfs = 1 ] && umount "$store_fs"
+	[ -n "$loopdev" ] && losetup -d "$loopdev"
 	[ "${MIXFS_CRASH_KEEP:-0}" = 1 ] || rm -rf "$crash_tmp"
 }
 trap crash_cleanup EXIT
@@ -104,7 +111,7 @@ store_cut() {
 # mount as after a power loss. The daemon must be gone.
 store_remount() {
 	umount "$store_fs" || return 1
-	mount -o loop "$crash_tmp/img" "$store_fs"
+	mount -o rw "$loopdev" "$store_fs"
 }
 
 # fsck must be clean; prints its complaints otherwise.
