@@ -105,7 +105,7 @@ static const char mount_usage[] =
 "  Mount a filesystem. Without --store, uses (and on first use makes) the\n"
 "  default store under /var/lib/mixfs (or $XDG_DATA_HOME/mixfs).\n"
 "  -o OPTIONS    ro, allow_other, nonempty, max_threads=N, debug, and the\n"
-"                driver's own (tablefs: data=STORE_URI)\n"
+"                driver's own (tablefs: data=STORE_URI, writeback=on|off)\n"
 "  -f            stay in the foreground\n";
 
 /* The default store: root's under /var/lib, a user's under XDG. */

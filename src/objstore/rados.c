@@ -501,9 +501,13 @@ static int load_super(struct rs_store *r, const struct params *p,
 		return ret;
 	if (!sb.present[SK_FORMAT]) {
 		if (!(flags & OBJSTORE_OPEN_CREATE) ||
-		    (flags & OBJSTORE_OPEN_READONLY))
+		    (flags & OBJSTORE_OPEN_READONLY)) {
+			/* Taking the lock made an empty superblock object:
+			 * remove it (and the lock with it). */
+			rados_remove(r->io, RADOS_SUPER_OID);
 			return mixfs_err_set(err, -ENOENT, "rados: no store in "
 				"pool '%s' namespace '%s'", r->pool, r->ns);
+		}
 		ret = super_create(r, p, have_size, size, err);
 		if (!ret)
 			ret = super_read(r, &sb, err);
@@ -882,7 +886,7 @@ static ssize_t rs_getattr(struct objstore *s, uint64_t id, const char *name,
 		ret = mixfs_err_set(err, -ERANGE, "attribute '%s' holds %zu "
 				    "bytes, buffer has %zu", name, vl, size);
 	else {
-		if (size)
+		if (size && vl)
 			memcpy(buf, v, vl);
 		ret = (ssize_t)vl;
 	}
@@ -980,9 +984,10 @@ static ssize_t rs_listattr(struct objstore *s, uint64_t id, char *buf,
 				more = 0;	/* past the attributes */
 				break;
 			}
-			if (size && total + kl - 1 <= size)
-				memcpy(buf + total, k + 2, kl - 2),
+			if (size && total + kl - 1 <= size) {
+				memcpy(buf + total, k + 2, kl - 2);
 				buf[total + kl - 2] = '\0';
+			}
 			total += kl - 1;
 			memcpy(after, k, kl);
 			after[kl] = '\0';

@@ -715,7 +715,8 @@ static int obj_copy(const struct rs_obj *o, struct rs_obj *c,
 	c->npieces = 0;
 	if (pieces_reserve(c, o->npieces + more))
 		return -ENOMEM;
-	memcpy(c->pieces, o->pieces, o->npieces * sizeof(*o->pieces));
+	if (o->npieces)
+		memcpy(c->pieces, o->pieces, o->npieces * sizeof(*o->pieces));
 	c->npieces = o->npieces;
 	return 0;
 }

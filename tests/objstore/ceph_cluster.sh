@@ -4,7 +4,10 @@
 # no systemd, everything in one directory, stopped by PID.
 #
 #   ceph_cluster.sh start DIR [cephx]   start a cluster in DIR (must not exist);
-#                                       prints the store URI on stdout
+#                                       prints the store URI on stdout; with
+#                                       cephx, authentication is on and
+#                                       DIR/client.mixfs.keyring holds a user
+#                                       limited to the pool
 #   ceph_cluster.sh stop DIR            stop it (OSD first) and remove DIR
 #   ceph_cluster.sh osd-stop DIR        stop the OSD only (clean shutdown)
 #   ceph_cluster.sh osd-kill DIR        kill the OSD at once (SIGKILL)
@@ -89,6 +92,7 @@ osd data = $dir/osd
 admin socket = $dir/run/osd.asok
 log file = $dir/log/osd.log
 pid file = $dir/run/osd.pid
+keyring = $dir/osd/keyring
 osd heartbeat grace = 5
 # memstore saves its objects only on a clean shutdown, which the fault
 # tests need: they stop the OSD and expect their data back after a restart.
@@ -137,7 +141,7 @@ pool_ready() {
 }
 
 cmd_start() {
-	local port uuid
+	local port uuid key
 	have_ceph || die "ceph-mon, ceph-osd and ceph-common are not installed"
 	[ -e "$dir" ] && die "$dir exists"
 	mkdir -p "$dir/mon" "$dir/osd" "$dir/run" "$dir/log" || exit 1
@@ -159,7 +163,12 @@ cmd_start() {
 	ceph-mon -f -i a -c "$dir/ceph.conf" >>"$dir/log/mon.out" 2>&1 &
 	echo $! > "$dir/mon.pid"
 	uuid=$(cat /proc/sys/kernel/random/uuid)
-	[ "$(ceph_cli osd new "$uuid" 2>>"$dir/log/cli.err")" = 0 ] ||
+	key=$(ceph-authtool --gen-print-key) || die "ceph-authtool failed"
+	printf '{"cephx_secret": "%s"}\n' "$key" > "$dir/osd-secret.json"
+	ceph-authtool --create-keyring "$dir/osd/keyring" --name osd.0 \
+		--add-key "$key" >/dev/null
+	[ "$(ceph_cli osd new "$uuid" -i "$dir/osd-secret.json" \
+		2>>"$dir/log/cli.err")" = 0 ] ||
 		die "the monitor did not register osd.0 (see $dir/log)"
 	ceph-osd -i 0 --mkfs --osd-uuid "$uuid" -c "$dir/ceph.conf" \
 		>>"$dir/log/osd.out" 2>&1 || die "ceph-osd --mkfs failed"
@@ -171,6 +180,12 @@ cmd_start() {
 	ceph_cli osd pool set-quota "$POOL" max_bytes $((8 << 30)) \
 		>/dev/null 2>>"$dir/log/cli.err" || die "setting the pool quota failed"
 	wait_for 30 pool_ready || die "the pool did not become active"
+	if [ "$cephx" = 1 ]; then
+		# A user of its own with the least the backend needs.
+		ceph_cli auth get-or-create client.mixfs mon 'allow r' \
+			osd "allow rwx pool=$POOL" -o "$dir/client.mixfs.keyring" \
+			2>>"$dir/log/cli.err" || die "creating client.mixfs failed"
+	fi
 	echo "rados:$POOL?conf=$dir/ceph.conf"
 }
 

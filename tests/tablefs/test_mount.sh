@@ -99,6 +99,36 @@ out=$("$mixfs" mount --bogus "$mnt" 2>&1); rc=$?
 if [ $rc -eq 2 ] && echo "$out" | grep -q usage; then ok "bad option exits 2 with usage"; else nok "bad option exits 2 with usage" "$out"; fi
 out=$("$mixfs" mount -o nosuchopt --store "$store" "$mnt" 2>&1); rc=$?
 if [ $rc -ne 0 ] && echo "$out" | grep -q nosuchopt; then ok "unknown mount option named in the error"; else nok "unknown mount option named in the error" "$out"; unmount_all; fi
+out=$("$mixfs" mount -o writeback=sometimes --store "$store" "$mnt" 2>&1); rc=$?
+if [ $rc -ne 0 ] && echo "$out" | grep -q writeback=sometimes; then ok "bad writeback= value named in the error"; else nok "bad writeback= value named in the error" "$out"; unmount_all; fi
+# The mount option that turns the kernel's writeback cache off.
+if "$mixfs" mount -o writeback=off --store "$store" "$mnt" >/dev/null 2>&1; then
+	head -c 1000000 /dev/urandom > "$tmp/wb" && cp "$tmp/wb" "$mnt/wb" && sync -f "$mnt"
+	if cmp -s "$tmp/wb" "$mnt/wb"; then ok "writeback=off mount writes and reads back"; else nok "writeback=off mount writes and reads back"; fi
+	"$mixfs" umount "$mnt"
+else
+	nok "writeback=off mount writes and reads back" "mount failed"
+fi
+# A full store: ENOSPC reaches the writer (at write() without the
+# writeback cache, at fsync() or close() with it), what was there before
+# is intact, and removing a file makes room again.
+for wb in on off; do
+	small="rocksdb:$tmp/small-$wb"
+	"$mixfs" mkfs --size 8M "$small" >/dev/null
+	if "$mixfs" mount -o writeback=$wb --store "$small" "$mnt" >/dev/null 2>&1; then
+		echo keep > "$mnt/keep" && sync -f "$mnt"
+		out=$(dd if=/dev/urandom of="$mnt/fill" bs=1M count=20 conv=fsync 2>&1); rc=$?
+		if [ $rc -ne 0 ] && echo "$out" | grep -q "No space left"; then ok "writeback=$wb: filling the store fails with ENOSPC"; else nok "writeback=$wb: filling the store fails with ENOSPC" "$out"; fi
+		out=$(cp /etc/services "$mnt/svc" 2>&1); rc=$?
+		if [ $rc -ne 0 ] && echo "$out" | grep -q "No space left"; then ok "writeback=$wb: cp into the full store reports ENOSPC"; else nok "writeback=$wb: cp into the full store reports ENOSPC" "$out"; fi
+		rm -f "$mnt/fill" "$mnt/svc"
+		if cp /etc/services "$mnt/svc" && cmp -s /etc/services "$mnt/svc" && [ "$(cat "$mnt/keep")" = keep ]; then ok "writeback=$wb: room again after rm, old file intact"; else nok "writeback=$wb: room again after rm, old file intact"; fi
+		"$mixfs" umount "$mnt"
+		check "writeback=$wb: fsck clean after the store was full" "$mixfs" fsck "$small"
+	else
+		nok "writeback=$wb: mount of a small store"
+	fi
+done
 out=$("$mixfs" mount --store "rocksdb:$tmp/nothing-here" "$mnt" 2>&1); rc=$?
 if [ $rc -ne 0 ]; then ok "mount of a missing store fails"; else nok "mount of a missing store fails" "$out"; unmount_all; fi
 out=$("$mixfs" frobnicate 2>&1); rc=$?

@@ -75,11 +75,25 @@ static int to_object(struct tfs *fs, struct tfs_inode *in)
 				     in->tail_len, NULL);
 	if (!ret && in->r.size > in->tail_len)
 		ret = objstore_truncate(fs->data, in->ino, in->r.size, NULL);
-	if (ret)
+	if (ret) {
+		objstore_remove(fs->data, in->ino, NULL);	/* still inline */
 		return ret;
+	}
 	tfs_inode_resize_tail(in, 0);
 	in->r.flags |= TFS_I_OBJECT;
 	return 0;
+}
+
+/*
+ * A change that moved @in's data into a new object and then failed must
+ * not leave the object behind: the inode record still says inline, so
+ * nothing would ever free it. @flags: the inode's flags before the change.
+ */
+static void undo_object(struct tfs *fs, const struct tfs_inode *in,
+			uint8_t flags)
+{
+	if (!(flags & TFS_I_OBJECT) && (in->r.flags & TFS_I_OBJECT))
+		objstore_remove(fs->data, in->ino, NULL);
 }
 
 /* Load a regular file for a change under fs->lock. */
@@ -125,6 +139,7 @@ ssize_t tfs_write(struct tfs *fs, uint64_t ino, uint64_t off,
 	struct tfs_txn t;
 	struct tfs_inode in;
 	uint64_t end;
+	uint8_t flags;
 	int ret;
 
 	if (tfs_is_readonly(fs))
@@ -139,6 +154,7 @@ ssize_t tfs_write(struct tfs *fs, uint64_t ino, uint64_t off,
 	ret = get_file(&t, ino, &in);
 	if (ret)
 		goto out_abort;
+	flags = in.r.flags;
 	if (!(in.r.flags & TFS_I_OBJECT) && end > fs->inline_max)
 		ret = to_object(fs, &in);
 	if (ret)
@@ -158,14 +174,17 @@ ssize_t tfs_write(struct tfs *fs, uint64_t ino, uint64_t off,
 	tfs_now(&in.r.mtime);
 	in.r.ctime = in.r.mtime;
 	ret = tfs_inode_put(&t, &in);
-	tfs_inode_release(&in);
 	if (!ret)
 		ret = tfs_txn_commit(&t, false);
 	else
 		tfs_txn_abort(&t);
+	if (ret)
+		undo_object(fs, &in, flags);
+	tfs_inode_release(&in);
 	pthread_mutex_unlock(&fs->lock);
 	return ret ? ret : (ssize_t)len;
 out_in:
+	undo_object(fs, &in, flags);
 	tfs_inode_release(&in);
 out_abort:
 	tfs_txn_abort(&t);
@@ -190,6 +209,7 @@ static void set_time(struct tfs_time *dst, const struct timespec *src,
 int tfs_setattr(struct tfs *fs, uint64_t ino, const struct stat *attr,
 		int to_set, struct stat *out)
 {
+	uint8_t flags = 0;
 	struct tfs_txn t;
 	struct tfs_inode in;
 	int ret;
@@ -203,6 +223,7 @@ int tfs_setattr(struct tfs *fs, uint64_t ino, const struct stat *attr,
 	ret = tfs_inode_get(&t, ino, &in);
 	if (ret)
 		goto out_abort;
+	flags = in.r.flags;
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		if (S_ISDIR(in.r.mode))
 			ret = -EISDIR;
@@ -238,10 +259,13 @@ int tfs_setattr(struct tfs *fs, uint64_t ino, const struct stat *attr,
 	ret = tfs_txn_commit(&t, false);
 	if (!ret)
 		tfs_inode_to_stat(fs, &in, out);
+	else
+		undo_object(fs, &in, flags);
 	tfs_inode_release(&in);
 	pthread_mutex_unlock(&fs->lock);
 	return ret;
 out_in:
+	undo_object(fs, &in, flags);
 	tfs_inode_release(&in);
 out_abort:
 	tfs_txn_abort(&t);
@@ -291,6 +315,7 @@ static int allocate(struct tfs *fs, struct tfs_inode *in, uint64_t off,
 int tfs_fallocate(struct tfs *fs, uint64_t ino, int mode, uint64_t off,
 		  uint64_t len)
 {
+	uint8_t flags = 0;
 	struct tfs_txn t;
 	struct tfs_inode in;
 	uint64_t end;
@@ -314,6 +339,7 @@ int tfs_fallocate(struct tfs *fs, uint64_t ino, int mode, uint64_t off,
 	ret = get_file(&t, ino, &in);
 	if (ret)
 		goto out_abort;
+	flags = in.r.flags;
 	if (mode & FALLOC_FL_PUNCH_HOLE) {
 		uint64_t stop = end < in.r.size ? end : in.r.size;
 
@@ -335,14 +361,17 @@ int tfs_fallocate(struct tfs *fs, uint64_t ino, int mode, uint64_t off,
 		goto out_in;
 	tfs_now(&in.r.ctime);
 	ret = tfs_inode_put(&t, &in);
-	tfs_inode_release(&in);
 	if (!ret)
 		ret = tfs_txn_commit(&t, false);
 	else
 		tfs_txn_abort(&t);
+	if (ret)
+		undo_object(fs, &in, flags);
+	tfs_inode_release(&in);
 	pthread_mutex_unlock(&fs->lock);
 	return ret;
 out_in:
+	undo_object(fs, &in, flags);
 	tfs_inode_release(&in);
 out_abort:
 	tfs_txn_abort(&t);

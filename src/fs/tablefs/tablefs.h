@@ -63,6 +63,7 @@ struct tfs {
 	rocksdb_writeoptions_t *wopts_sync;
 	uint32_t inline_max;
 	bool readonly;
+	bool writeback;			/* kernel writeback cache (mount option) */
 	unsigned char uuid[16];
 
 	pthread_mutex_t lock;		/* serialises every change */

@@ -125,7 +125,9 @@ static void reply_new_entry(fuse_req_t req, struct tfs *fs, int ret,
 
 static void tfs_ll_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct tfs *fs = container_of((struct fsd_mount *)userdata, struct tfs,
+				      mount);
+
 	/* Large requests: fewer round trips for sequential I/O. */
 	conn->max_write = 1u << 20;
 	conn->max_readahead = 1u << 20;
@@ -137,6 +139,17 @@ static void tfs_ll_init(void *userdata, struct fuse_conn_info *conn)
 	 * cache at the first read after each of our own writes.
 	 */
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+	/*
+	 * Writes land in the page cache and reach us later, merged into
+	 * large requests: a small write() costs no round trip. The kernel
+	 * owns size and mtime while pages are dirty and sends them with
+	 * setattr. It refetches st_blocks at close, not at fsync:
+	 * tfs_ll_fsync() tells it to. The price: a write the store cannot
+	 * take (ENOSPC, EIO) fails at fsync() or close(), not at write();
+	 * -o writeback=off trades the speed for errors at write().
+	 */
+	if (fs->writeback && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
+		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
 }
 
 static void tfs_ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -434,11 +447,15 @@ static void tfs_ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 {
 	struct tfs *fs = fs_of(req);
 	unsigned call = store_begin(fs, "fsync");
+	int ret = tfs_fsync(fs, ino, datasync);
 
 	(void)fi;
-	fuse_reply_err(req, -store_result(fs, call,
-					  tfs_fsync(fs, ino, datasync),
-					  "fsync", ino));
+	/* The data the kernel wrote back before this fsync changed the
+	 * blocks in use; its cached attributes do not know. Attributes only:
+	 * no page lock is taken, so this is safe inside the request. */
+	if (!ret && fs->mount.se)
+		fuse_lowlevel_notify_inval_inode(fs->mount.se, ino, -1, 0);
+	fuse_reply_err(req, -store_result(fs, call, ret, "fsync", ino));
 }
 
 static void tfs_ll_opendir(fuse_req_t req, fuse_ino_t ino,
@@ -777,9 +794,15 @@ static int drv_open(const char *uri, const struct fsd_opts *o,
 	const char *data = NULL;
 	int ret;
 
+	bool writeback = true;
+
 	for (size_t i = 0; i < o->ndrv; i++) {
 		if (!strncmp(o->drv[i], "data=", 5))
 			data = o->drv[i] + 5;
+		else if (!strcmp(o->drv[i], "writeback=on"))
+			writeback = true;
+		else if (!strcmp(o->drv[i], "writeback=off"))
+			writeback = false;
 		else
 			return mixfs_err_set(err, -EINVAL,
 				"tablefs does not know the option '%s'",
@@ -788,6 +811,7 @@ static int drv_open(const char *uri, const struct fsd_opts *o,
 	ret = tfs_open(uri, data, o->readonly, &fs, err);
 	if (ret)
 		return ret;
+	fs->writeback = writeback;
 	fs->mount.opts = *o;
 	if (!o->readonly) {
 		/* The event log lives in the metadata store, so its sequence
