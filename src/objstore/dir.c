@@ -36,23 +36,40 @@
  * every chunk they touch and fail -EBADMSG naming the object and offset;
  * writes that cover part of a chunk verify its old bytes first.
  *
- * Locking: one read-write lock per store. Calls that only look share it;
- * calls that change anything, and sync, hold it alone. Plain and easy to
- * check, at the price of writers waiting for each other.
+ * URI: dir:PATH[?size=N][&cache=N]. size= sets the capacity (kept in the
+ * header); cache= is how many idle objects stay open between calls
+ * (default 256, fewer when the process may open few files; 0 opens and
+ * closes an object's files on every call).
+ *
+ * Open objects: the most recently used objects keep their directory,
+ * meta and data files open, with their size and chunk count in memory
+ * (dir_cache.c). Only this store changes the files (the lock file sees to
+ * that), so what is kept stays true; a remove closes the object's files
+ * before the rename, a truncate closes those of the segments it deletes,
+ * and a change that fails part way drops the object so the next call
+ * reads its files afresh.
+ *
+ * Locking: a read-write lock per store, and one per object. A call on one
+ * object shares the store lock and takes the object's lock, shared to
+ * look and exclusive to change, so calls on different objects run side by
+ * side, and reads of one object too. Create, remove and sync, which
+ * change the objects directory or visit every object, hold the store lock
+ * alone. Counters, the dirty set and the cache sit under a mutex held
+ * only for a few instructions.
  *
  * What it deliberately does not do: no journal, so transactions are not
  * atomic (the front end applies their steps one by one) and a crash or a
  * host I/O error in the middle of a write may leave it partly applied:
  * the checksums then make the torn chunks read as -EBADMSG instead of
- * wrong data. No caching of file descriptors or metadata: every call
- * opens the files it needs. No fsync at close: completed calls are in the
+ * wrong data. No caching of data or attributes beyond the host's own
+ * page cache. No fsync at close: completed calls are in the
  * host kernel already; objstore_sync() is what survives power loss.
  * Listing reads the whole objects directory on every call, which is fine
  * up to some hundred thousand objects.
  *
  * Files: this one opens the store and handles ids, objects, attributes,
- * listing and sync; dir_data.c reads and changes object data;
- * dir_internal.h holds what they share.
+ * listing and sync; dir_cache.c keeps objects open; dir_data.c reads and
+ * changes object data; dir_internal.h holds what they share.
  */
 #include "objstore/dir_internal.h"
 

@@ -21,8 +21,8 @@
  *
  * Locks, in the order they are taken: the store's rwlock, an object's
  * rwlock, the object's seg_mu; the store's mu is a leaf taken for a few
- * instructions to look up, link and count, never around I/O, except for
- * the one close() per evicted file, which is done after mu is released.
+ * instructions to look up, link and count, never around I/O: objects are
+ * opened before it is taken and closed after it is released.
  *
  * What it deliberately does not do: cache attributes (they are read whole
  * on each call, and are rare on the data path) or data (the host's page

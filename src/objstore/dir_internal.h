@@ -97,7 +97,8 @@ struct dir_store {
 	/* Change under the exclusive lock. */
 	uint64_t next_id;		/* every id ever used is below it */
 	bool ids_exhausted;		/* UINT64_MAX was used */
-	/* A leaf lock: nothing else is taken while it is held. */
+	/* A leaf lock: nothing else is taken while it is held, and no
+	 * system call is made under it but statfs's fstatvfs. */
 	pthread_mutex_t mu;
 	/* Under mu. */
 	uint64_t used_chunks;
