@@ -47,10 +47,8 @@ void fk_problem(struct fk *c, const char *fix, const char *fmt, ...)
 		fsd_buf_printf(c->out, "%s\n", line);
 	else if (fix)
 		fsd_buf_printf(c->out, "%s: %s\n", line, fix);
-	else {
+	else
 		fsd_buf_printf(c->out, "%s: not repaired\n", line);
-		c->unfixable++;
-	}
 }
 
 int fk_nomem(struct fk *c)
@@ -1207,5 +1205,4 @@ void fk_release(struct fk *c)
 	for (size_t i = 0; i < c->ndel; i++)
 		free(c->dels[i].key);
 	free(c->dels);
-	free(c->chunks);
 }

@@ -131,7 +131,6 @@ struct fk {
 	struct fsd_buf *out;
 	bool repair;
 	int problems;		/* found */
-	int unfixable;		/* found and left as they are */
 	int err;		/* operational error: the check is not valid */
 
 	uint64_t fs_records;	/* records outside the object store's */
@@ -160,36 +159,58 @@ struct fk {
 	size_t no, co;
 	struct fk_del *dels;
 	size_t ndel, cdel;
-	/* chunks to cut to their object's size: (id, index) pairs */
-	uint64_t *chunks;
-	size_t nchunks, cchunks;
 
 	uint64_t lf;		/* /lost+found's inode, once known */
 };
 
-/* fsck.c */
+/* --- fsck.c ------------------------------------------------------------- */
+
+/*
+ * Count one problem and write its line to c->out: the sentence from @fmt;
+ * when repairing, followed by ": " and @fix, what repair does about it
+ * (NULL: "not repaired"). Every check calls this exactly once per problem.
+ */
 void fk_problem(struct fk *c, const char *fix, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Note that memory ran out (c->err, the whole check fails); -ENOMEM. */
 int fk_nomem(struct fk *c);
+/* @arr with room for element @n (capacity *@cap, doubled as needed), or
+ * NULL (out of memory, noted; @arr unchanged and still owned). */
 void *fk_grow(struct fk *c, void *arr, size_t *cap, size_t n, size_t size);
+/* The tables' entries by number, NULL if absent. Adding to a table may
+ * move it: pointers from these are good until the next addition. */
 struct fk_ino *fk_ino_find(struct fk *c, uint64_t ino);
 struct fk_obj *fk_obj_find(struct fk *c, uint64_t id);
 struct fk_dir *fk_dir_find(struct fk *c, uint64_t ino);
+/* "regular file", "directory", ... for messages; whether @mode has one of
+ * the seven file types. */
 const char *fk_type_name(uint32_t mode);
 bool fk_type_ok(uint32_t mode);
-/* Scan and compare; problems go to c->out. 0, or c->err. */
+/*
+ * The whole check of c->db: scan, compare, and (c->repair) decide each
+ * fix, without writing anything. Problems are counted in c->problems and
+ * written to c->out. Returns 0, or the operational error (c->err) that
+ * makes the check worthless. The caller owns @c: fk_release() it.
+ */
 int fk_analyse(struct fk *c);
 void fk_release(struct fk *c);
 
-/* fsck_scan.c */
+/* --- fsck_scan.c -------------------------------------------------------- */
+
+/* Read every record into the tables, judging each on its own. 0 or -errno
+ * (an unreadable database, out of memory). */
 int fk_scan(struct fk *c);
 /* The object store's header and counters against the objects found. */
 void fk_check_store(struct fk *c);
+/* The rocksdb: backend's chunk checksum (mirror of chunk_hash()). */
 uint64_t fk_chunk_hash(const void *data, size_t len, uint64_t id,
 		       uint64_t idx);
 void fk_put_be64(unsigned char *p, uint64_t v);
 
-/* fsck_repair.c */
+/* --- fsck_repair.c ------------------------------------------------------ */
+
+/* Write every decision of a repairing fk_analyse() as one synced batch.
+ * 0, or -errno with nothing written. */
 int fk_apply(struct fk *c);
 /*
  * tfs_fsck() on a database the caller opened (and closes): the same
