@@ -75,7 +75,7 @@ expect=$(seq -s ' ' 1 $((last + 2)))
 
 # Every data write fails: the writer gets EIO, io_error is emitted and the
 # default errors=remount-ro makes the filesystem read-only.
-"$mixfs" mount -o data=faulty:op=write:mem: --store "$store" "$mnt" >/dev/null || { echo "Bail out! faulty mount failed"; exit 1; }
+"$mixfs" mount -o writeback=off,data=faulty:op=write:mem: --store "$store" "$mnt" >/dev/null || { echo "Bail out! faulty mount failed"; exit 1; }
 if head -c 100000 /dev/zero > "$mnt/fails" 2>"$tmp/err"; then nok "a failing store write reaches the writer as an error"; else ok "a failing store write reaches the writer as an error"; fi
 "$mixfs" events "$mnt" --from 1 > "$tmp/after"
 for t in io_error remounted_ro store_unavailable; do
@@ -86,13 +86,15 @@ if mkdir "$mnt/newdir" 2>"$tmp/err"; then nok "read-only after remount-ro"; else
 "$mixfs" umount "$mnt"
 out=$("$mixfs" fsck "$store" 2>&1) && ok "fsck clean afterwards" || nok "fsck clean afterwards" "$out"
 
+# (writeback=off on these mounts: each write() is then one store call, so
+# the faults land on the calls the test counts.)
 # A stalled store call, then calls that fail and a recovery, on one mount:
 # the first data write sleeps 3 s (store_timeout is 1 s), the next three
 # fail with EIO (errors=continue keeps the filesystem writable), the rest
 # pass.
 store="rocksdb:$tmp/store2"
 "$mixfs" mkfs --size 64M "$store" >/dev/null
-"$mixfs" mount -o 'errors=continue,store_timeout=1,data=faulty:op=write\,count=1\,delay=3s;op=write\,after=1\,count=3\,errno=EIO:mem:' --store "$store" "$mnt" >/dev/null || { echo "Bail out! faulty mount failed"; exit 1; }
+"$mixfs" mount -o 'writeback=off,errors=continue,store_timeout=1,data=faulty:op=write\,count=1\,delay=3s;op=write\,after=1\,count=3\,errno=EIO:mem:' --store "$store" "$mnt" >/dev/null || { echo "Bail out! faulty mount failed"; exit 1; }
 [ "$(status store_timeout_ms)" = 1000 ] && ok "store_timeout=1 reaches the mount" || nok "store_timeout=1 reaches the mount" "$(status store_timeout_ms)"
 exec 4<"$mnt/.mixfs/events"
 "$mixfs" events --follow "$mnt" > "$tmp/feed2" 2>&1 &
