@@ -12,11 +12,22 @@
  *
  *   mixfs-bench-objstore [--quick] [--dir DIR] [--chunk N] [--small N]
  *                        [--large N] [--dir-object SIZE] [--dir-only]
+ *                        [--rados URI] [--rados-only] [--piece N]
  *
  * A second table puts the dir: store beside a plain host file: 4 KiB
  * writes and reads at random aligned offsets inside one large object
  * (--dir-object N bytes, 128 MiB by default), the pattern of a file system
  * keeping file data in it.
+ *
+ * With --rados URI (a rados: store URI; the bench makes namespaces of its
+ * own in that pool), a third table puts the rados: backend beside raw
+ * librados calls on the same connection: a put is objstore_create() +
+ * objstore_write() (or one transaction of both) against one
+ * rados_write_full(), a get objstore_read() against one rados_read(), for
+ * 1 MiB objects and for 16 MiB ones (which span pieces; --piece N sets the
+ * piece size of the stores it creates). The sides take turns object by
+ * object, so a busy machine weighs on both alike.
+ * --rados-only skips the other tables.
  *
  * It deliberately measures single-threaded latency-bound throughput with
  * unsynced writes (the store's normal mode); it does not measure sync,
@@ -46,6 +57,9 @@ struct bench_cfg {
 	size_t small, large;	/* object counts */
 	uint64_t dir_object;	/* bytes of the dir: rows' one object */
 	int dir_only;		/* skip the rocksdb: table */
+	const char *rados;	/* rados: URI, or NULL for no rados: table */
+	int rados_only;		/* skip the rocksdb: and dir: tables */
+	char piece[32];		/* piece= for rados: stores, "" for the default */
 };
 
 struct result {
@@ -393,11 +407,192 @@ static int run_dir(const struct bench_cfg *c)
 	return 0;
 }
 
+/* --- rados: beside raw librados ------------------------------------------ */
+
+#ifdef MIXFS_HAVE_RADOS
+#include "objstore/objstore_rados.h"
+
+/* Open a store in a namespace of this run's own (@tag tells them apart). */
+static int rados_open(const struct bench_cfg *c, const char *tag,
+		      struct objstore **s)
+{
+	struct mixfs_err err = { 0 };
+	char uri[1024];
+	int ret;
+
+	snprintf(uri, sizeof(uri), "%s%cnamespace=bench-%ld-%s%s%s", c->rados,
+		 strchr(c->rados, '?') ? '&' : '?', (long)getpid(), tag,
+		 c->piece[0] ? "&piece=" : "", c->piece);
+	ret = objstore_open(uri, OBJSTORE_OPEN_CREATE | OBJSTORE_OPEN_EXCL, s,
+			    &err);
+	if (ret)
+		fprintf(stderr, "bench: %s\n", mixfs_err_msg(&err, ret));
+	return ret;
+}
+
+/* One put through the store: create + write, or one transaction of both. */
+static int store_put(struct objstore *s, uint64_t id, const void *buf,
+		     size_t size, int txn, struct mixfs_err *err)
+{
+	struct objstore_txn *t;
+	int ret;
+
+	if (!txn) {
+		ret = objstore_create(s, id, err);
+		return ret ? ret : objstore_write(s, id, 0, buf, size, err);
+	}
+	t = objstore_txn_new(s);
+	ret = t ? objstore_txn_create(t, id) : -ENOMEM;
+	if (!ret)
+		ret = objstore_txn_write(t, id, 0, buf, size);
+	if (!ret)
+		ret = objstore_txn_commit(t, err);
+	objstore_txn_free(t);
+	return ret;
+}
+
+/*
+ * The three sides take turns object by object (store put, store put/txn,
+ * raw put; then store get, raw get), so that a busy machine or a cluster
+ * warming up weighs on all of them alike.
+ */
+static int rados_run(const struct bench_cfg *c, const char *tag, size_t size,
+		     const uint64_t *put_ids, const uint64_t *get_ids,
+		     size_t n, double rate[5])
+{
+	struct mixfs_err err = { 0 };
+	unsigned char *buf = malloc(size);
+	struct objstore *s[3] = { NULL, NULL, NULL };
+	double t[5] = { 0 }, t0;
+	rados_ioctx_t io;
+	char name[96], oid[64];
+	size_t i, k;
+	int ret = buf ? 0 : -ENOMEM;
+
+	for (k = 0; k < 3 && !ret; k++) {
+		snprintf(name, sizeof(name), "%s-%zu", tag, k);
+		ret = rados_open(c, name, &s[k]);
+	}
+	/* The raw side uses the third store's connection, on names the
+	 * backend never touches. */
+	io = ret ? NULL : objstore_rados_ioctx(s[2]);
+	/* Who goes first rotates too: the op after another one may find
+	 * the OSD still busy with it. */
+	for (i = 0; i < n && !ret; i++) {
+		fill(buf, size, put_ids[i]);
+		snprintf(oid, sizeof(oid), "raw.%016" PRIx64, put_ids[i]);
+		for (k = 0; k < 3 && !ret; k++) {
+			size_t side = (i + k) % 3;
+
+			t0 = now();
+			if (side < 2)
+				ret = store_put(s[side], put_ids[i], buf, size,
+						(int)side, &err);
+			else
+				ret = rados_write_full(io, oid, (const char *)buf,
+						       size);
+			t[side] += now() - t0;
+		}
+	}
+	for (i = 0; i < n && !ret; i++) {
+		snprintf(oid, sizeof(oid), "raw.%016" PRIx64, get_ids[i]);
+		for (k = 0; k < 2 && !ret; k++) {
+			size_t side = (i + k) % 2;
+			ssize_t got;
+
+			t0 = now();
+			if (side == 0)
+				got = objstore_read(s[0], get_ids[i], 0, buf, size,
+						    &err);
+			else
+				got = rados_read(io, oid, (char *)buf, size, 0);
+			t[3 + side] += now() - t0;
+			if (got != (ssize_t)size)
+				ret = got < 0 ? (int)got : -EIO;
+		}
+	}
+	for (k = 0; k < 5; k++)
+		rate[k] = (double)n / t[k];
+	if (ret)
+		fprintf(stderr, "bench: rados: %s\n", mixfs_err_msg(&err, ret));
+	/* The test cluster keeps objects in memory: give them back. */
+	for (i = 0; i < n && io; i++) {
+		snprintf(oid, sizeof(oid), "raw.%016" PRIx64, put_ids[i]);
+		rados_remove(io, oid);
+		objstore_remove(s[0], put_ids[i], NULL);
+		objstore_remove(s[1], put_ids[i], NULL);
+	}
+	for (k = 0; k < 3; k++)
+		objstore_close(s[k]);
+	free(buf);
+	return ret;
+}
+
+static int run_rados_size(const struct bench_cfg *c, size_t size, size_t n)
+{
+	static const char *const order[] = { "seq", "rand" };
+	const char *sz = size >= (16u << 20) ? "16MiB" : "1MiB";
+	char name[64], tag[64];
+	double rate[5];
+	int random, ret = 0;
+
+	for (random = 0; random < 2 && !ret; random++) {
+		uint64_t *put_ids = make_ids(n, random);
+		uint64_t *get_ids = make_ids(n, random);
+
+		if (!put_ids || !get_ids) {
+			free(put_ids);
+			free(get_ids);
+			return -ENOMEM;
+		}
+		if (random)
+			for (size_t i = 0; i < n; i++)
+				get_ids[i] = put_ids[n - 1 - i];
+		snprintf(tag, sizeof(tag), "%s-%s", sz, order[random]);
+		ret = rados_run(c, tag, size, put_ids, get_ids, n, rate);
+		if (!ret) {
+			snprintf(name, sizeof(name), "put %s %s", sz, order[random]);
+			row(name, rate[0], rate[2]);
+			snprintf(name, sizeof(name), "put/txn %s %s", sz,
+				 order[random]);
+			row(name, rate[1], rate[2]);
+			snprintf(name, sizeof(name), "get %s %s", sz, order[random]);
+			row(name, rate[3], rate[4]);
+		}
+		free(put_ids);
+		free(get_ids);
+	}
+	return ret;
+}
+
+static int run_rados(const struct bench_cfg *c)
+{
+	size_t big = c->large / 8 ? c->large / 8 : 1;
+	int ret;
+
+	printf("objstore rados: vs raw librados, %zu x 1 MiB, %zu x 16 MiB, "
+	       "piece %s\n", c->large, big, c->piece[0] ? c->piece : "default");
+	printf("%-22s %12s %12s %8s %9s\n", "workload", "store op/s",
+	       "rados op/s", "ratio", "overhead");
+	ret = run_rados_size(c, 1u << 20, c->large);
+	if (!ret)
+		ret = run_rados_size(c, 16u << 20, big);
+	return ret;
+}
+#else
+static int run_rados(const struct bench_cfg *c)
+{
+	(void)c;
+	fprintf(stderr, "bench: this build has no rados: backend\n");
+	return -ENOTSUP;
+}
+#endif
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: mixfs-bench-objstore [--quick] [--dir DIR] "
 		"[--chunk N] [--small N] [--large N] [--dir-object SIZE] "
-		"[--dir-only]\n");
+		"[--dir-only] [--rados URI] [--rados-only] [--piece N]\n");
 	return 2;
 }
 
@@ -423,6 +618,12 @@ int mixfs_bench_objstore(int argc, char **argv)
 			c.large = strtoul(argv[++i], NULL, 0);
 		} else if (!strcmp(argv[i], "--dir-only")) {
 			c.dir_only = 1;
+		} else if (!strcmp(argv[i], "--rados") && i + 1 < argc) {
+			c.rados = argv[++i];
+		} else if (!strcmp(argv[i], "--rados-only")) {
+			c.rados_only = 1;
+		} else if (!strcmp(argv[i], "--piece") && i + 1 < argc) {
+			snprintf(c.piece, sizeof(c.piece), "%s", argv[++i]);
 		} else if (!strcmp(argv[i], "--dir-object") && i + 1 < argc) {
 			if (objstore_parse_size(argv[++i], &c.dir_object) ||
 			    c.dir_object < 4096)
@@ -440,7 +641,9 @@ int mixfs_bench_objstore(int argc, char **argv)
 		made = 1;
 	}
 	ret = 0;
-	if (!c.dir_only) {
+	if (c.rados_only && !c.rados)
+		return usage();
+	if (!c.dir_only && !c.rados_only) {
 		printf("objstore rocksdb: vs raw RocksDB, %zu x 4 KiB, %zu x 1 MiB, "
 		       "chunk %s\n", c.small, c.large,
 		       c.chunk[0] ? c.chunk : "default");
@@ -448,10 +651,12 @@ int mixfs_bench_objstore(int argc, char **argv)
 		       "rocksdb op/s", "ratio", "overhead");
 		ret = run_size(&c, 4096, c.small);
 	}
-	if (!ret && !c.dir_only)
+	if (!ret && !c.dir_only && !c.rados_only)
 		ret = run_size(&c, 1u << 20, c.large);
-	if (!ret)
+	if (!ret && !c.rados_only)
 		ret = run_dir(&c);
+	if (!ret && c.rados)
+		ret = run_rados(&c);
 	if (made)
 		rm_tree(tmpl);
 	return ret ? 1 : 0;

@@ -684,8 +684,8 @@ static void head_update_apply(struct head_update *h, rados_write_op_t w,
 
 /* Granule mask of [@from, @to) within one piece (@to > @from, in bytes),
  * counting every granule touched. */
-static uint64_t touched_mask(const struct rs_store *r, uint64_t from,
-			     uint64_t to)
+uint64_t rs_touched_mask(const struct rs_store *r, uint64_t from,
+			 uint64_t to)
 {
 	unsigned g0 = (unsigned)(from >> r->granule_shift);
 	unsigned g1 = (unsigned)((to - 1) >> r->granule_shift);
@@ -843,7 +843,7 @@ int rs_write(struct objstore *s, uint64_t id, uint64_t off,
 		uint64_t from = off > ps ? off - ps : 0;
 		uint64_t to = end - ps < r->piece ? end - ps : r->piece;
 		uint64_t old = piece_bits(&c, idx), bits = old |
-			touched_mask(r, from, to);
+			rs_touched_mask(r, from, to);
 
 		fresh += (uint64_t)__builtin_popcountll(bits & ~old);
 		if (bits != old) {
@@ -933,7 +933,7 @@ static int64_t cut_range(struct rs_store *r, struct rs_obj *c,
 		else
 			bits &= ~covered_mask(r, a, z);
 		if (cut && z == r->piece && bits)
-			bits &= touched_mask(r, 0, a);	/* a > 0 here */
+			bits &= rs_touched_mask(r, 0, a);	/* a > 0 here */
 		freed += (uint64_t)__builtin_popcountll(p.bits & ~bits);
 		w = p.idx == 0 ? head : rados_create_write_op();
 		if (!w)

@@ -121,6 +121,10 @@ int rs_fail(struct mixfs_err *err, int ret, const char *what, uint64_t id);
 #define RADOS_META_LEN 20
 void rs_meta_encode(unsigned char *buf, const struct rs_obj *o);
 
+/* The map of the granules [@from, @to) of one piece touches (@to > @from). */
+uint64_t rs_touched_mask(const struct rs_store *r, uint64_t from,
+			 uint64_t to);
+
 /* Bytes allocated to @o (its granules). */
 uint64_t rs_obj_allocated(const struct rs_store *r,
 			     const struct rs_obj *o);

@@ -343,6 +343,68 @@ static void uri_mistakes_are_named(void **state)
 				&s, &err), -EEXIST);
 }
 
+/* --- transactions ---------------------------------------------------------- */
+
+/* A put (create, write in the first piece, attributes) is one RADOS op:
+ * all or nothing, unlike transactions in general on rados:. */
+static void put_transaction_is_all_or_nothing(void **state)
+{
+	struct objstore *s = open_ok("txn", "&size=1M", OBJSTORE_OPEN_CREATE);
+	unsigned char *buf = malloc(2 * MiB), *back = malloc(2 * MiB);
+	struct mixfs_err err = { 0 };
+	struct objstore_statfs sf;
+	struct objstore_stat st;
+	struct objstore_txn *t;
+	char val[4];
+
+	(void)state;
+	assert_non_null(buf);
+	assert_non_null(back);
+	fill(buf, 2 * MiB, 5);
+	t = objstore_txn_new(s);
+	assert_non_null(t);
+	CHECK(objstore_txn_create(t, 5));
+	CHECK(objstore_txn_write(t, 5, 0, buf, 100 * KiB));
+	CHECK(objstore_txn_setattr(t, 5, "k", "v", 1));
+	CHECK(objstore_txn_commit(t, NULL));
+	objstore_txn_free(t);
+	CHECK_ERR(objstore_read(s, 5, 0, back, 2 * MiB, NULL), 100 * KiB);
+	assert_memory_equal(back, buf, 100 * KiB);
+	CHECK_ERR(objstore_getattr(s, 5, "k", val, sizeof(val), NULL), 1);
+	CHECK(objstore_statfs(s, &sf, NULL));
+	assert_int_equal(sf.objects, 1);
+	assert_int_equal(sf.used, 128 * KiB);	/* two 64 KiB granules */
+
+	/* The id is taken: nothing of the second put happens. */
+	t = objstore_txn_new(s);
+	assert_non_null(t);
+	CHECK(objstore_txn_create(t, 5));
+	CHECK(objstore_txn_write(t, 5, 0, buf + 1, 200 * KiB));
+	CHECK_ERR(objstore_txn_commit(t, &err), -EEXIST);
+	objstore_txn_free(t);
+	if (!strstr(err.msg, "step 1"))
+		fail_msg("the failed put does not name its step: '%s'", err.msg);
+	CHECK(objstore_stat(s, 5, &st, NULL));
+	assert_int_equal(st.size, 100 * KiB);
+	CHECK_ERR(objstore_read(s, 5, 0, back, 2 * MiB, NULL), 100 * KiB);
+	assert_memory_equal(back, buf, 100 * KiB);
+
+	/* Past the capacity: not even the create happens. */
+	t = objstore_txn_new(s);
+	assert_non_null(t);
+	CHECK(objstore_txn_create(t, 6));
+	CHECK(objstore_txn_write(t, 6, 0, buf, 2 * MiB));
+	CHECK_ERR(objstore_txn_commit(t, NULL), -ENOSPC);
+	objstore_txn_free(t);
+	CHECK_ERR(objstore_stat(s, 6, &st, NULL), -ENOENT);
+	CHECK(objstore_statfs(s, &sf, NULL));
+	assert_int_equal(sf.objects, 1);
+	assert_int_equal(sf.used, 128 * KiB);
+	CHECK(objstore_close(s));
+	free(buf);
+	free(back);
+}
+
 /* --- bounded waits --------------------------------------------------------- */
 
 /* A monitor address nobody answers at: open fails within op_timeout. */
@@ -507,6 +569,7 @@ int main(void)
 		cmocka_unit_test(pieces_follow_the_data_and_names_come_from_ids),
 		cmocka_unit_test(capacity_is_size_or_the_pool_quota),
 		cmocka_unit_test(uri_mistakes_are_named),
+		cmocka_unit_test(put_transaction_is_all_or_nothing),
 		cmocka_unit_test(dead_cluster_fails_within_the_timeout),
 		cmocka_unit_test(osd_stop_fails_calls_in_time_and_restart_recovers),
 		cmocka_unit_test(cephx_user_with_a_keyring_opens),
