@@ -260,6 +260,8 @@ static void churn(struct fix *f, unsigned n, int max_fds)
 			CHECK(objstore_read(f->s, id % n + 1,
 					    (uint64_t)round * BLK, back, BLK,
 					    NULL));
+			if (i % 16)	/* counting takes longer than a call */
+				continue;
 			now = open_fds() - base;
 			most = now > most ? now : most;
 		}
