@@ -106,8 +106,7 @@ static uint64_t oldest_stall(struct evt *ev, uint64_t now, const char **op,
 		return 0;
 	for (size_t i = 0; i < EVT_CALLS_MAX; i++) {
 		struct evt_call_slot *s = &ev->calls[i];
-		uint64_t start = atomic_load_explicit(&s->start,
-						      memory_order_acquire);
+		uint64_t start = atomic_load(&s->start);
 
 		if (!start || now < start || now - start < ev->timeout_ns)
 			continue;
@@ -136,9 +135,8 @@ static void emit_available(struct evt *ev, const char *op, uint64_t ms,
 
 void evt_store_report(struct evt *ev, int rc, const char *op)
 {
-	uint64_t now, ms = 0, failed = 0;
+	uint64_t now, ms, failed;
 	const char *sop = NULL;
-	bool changed = false;
 
 	if (rc >= 0 && !atomic_load(&ev->down))
 		return;
@@ -152,33 +150,28 @@ void evt_store_report(struct evt *ev, int rc, const char *op)
 	 * still stuck past the timeout. */
 	if (rc >= 0 && oldest_stall(ev, now, &sop, false))
 		return;
+	/* Emitting under alock keeps the events of one outage in order:
+	 * its end cannot be numbered before its start. */
 	pthread_mutex_lock(&ev->alock);
 	if (rc >= 0 && atomic_load(&ev->down)) {
 		atomic_store(&ev->down, false);
 		ms = now > ev->down_since ? (now - ev->down_since) / 1000000
 					  : 0;
 		failed = ev->failed_calls;
-		changed = true;
+		emit_available(ev, op, ms, failed);
 	} else if (rc < 0) {
 		if (!atomic_load(&ev->down)) {
+			const char *name = strerrorname_np(-rc);
+
 			atomic_store(&ev->down, true);
 			ev->down_since = now;
 			ev->failed_calls = 0;
-			changed = true;
+			evt_emit(ev, EVT_STORE_UNAVAILABLE, "op", op ? op : "",
+				 "errno", name ? name : "?", NULL);
 		}
 		ev->failed_calls++;
 	}
 	pthread_mutex_unlock(&ev->alock);
-	if (!changed)
-		return;
-	if (rc >= 0) {
-		emit_available(ev, op, ms, failed);
-	} else {
-		const char *name = strerrorname_np(-rc);
-
-		evt_emit(ev, EVT_STORE_UNAVAILABLE, "op", op ? op : "",
-			 "errno", name ? name : "?", NULL);
-	}
 }
 
 int evt_retry(struct evt *ev, const struct evt_retry *p, const char *op,
@@ -242,9 +235,9 @@ unsigned evt_call_begin(struct evt *ev, const char *op)
 
 void evt_call_end(struct evt *ev, unsigned call, int rc, const char *op)
 {
+	/* Sequentially consistent, against the watchdog's second look. */
 	if (call && ev->calls)
-		atomic_store_explicit(&ev->calls[call - 1].start, 0,
-				      memory_order_release);
+		atomic_store(&ev->calls[call - 1].start, 0);
 	evt_store_report(ev, rc, op);
 }
 
@@ -269,28 +262,36 @@ static void watch_once(struct evt *ev)
 	uint64_t now = now_ns(), age;
 	const char *op = NULL;
 	char stalled[24], limit[24], inflight[24];
-	bool changed = false;
 
 	age = oldest_stall(ev, now, &op, true);
-	if (!age)
+	if (!age || atomic_load(&ev->down))
 		return;
 	pthread_mutex_lock(&ev->alock);
-	if (!atomic_load(&ev->down)) {
-		atomic_store(&ev->down, true);
-		/* Unanswered since the call began. */
-		ev->down_since = now - age;
-		ev->failed_calls = 0;
-		changed = true;
+	if (atomic_load(&ev->down))
+		goto out_unlock;
+	/*
+	 * Say down first, then look again: a call that ended after the
+	 * first look either sees down set (and its report ends the outage
+	 * after this one is emitted: alock orders them), or ended before
+	 * this second look, which then finds it gone. Both accesses are
+	 * sequentially consistent, which is what rules out missing both.
+	 */
+	atomic_store(&ev->down, true);
+	age = oldest_stall(ev, now, &op, false);
+	if (!age) {
+		atomic_store(&ev->down, false);
+		goto out_unlock;
 	}
-	pthread_mutex_unlock(&ev->alock);
-	if (!changed)
-		return;
+	ev->down_since = now - age;	/* unanswered since the call began */
+	ev->failed_calls = 0;
 	snprintf(stalled, sizeof(stalled), "%" PRIu64, age / 1000000);
 	snprintf(limit, sizeof(limit), "%" PRIu64, ev->timeout_ns / 1000000);
 	snprintf(inflight, sizeof(inflight), "%zu", evt_calls_in_flight(ev));
 	evt_emit(ev, EVT_STORE_UNAVAILABLE, "op", op ? op : "",
 		 "errno", "ETIMEDOUT", "stalled_ms", stalled,
 		 "timeout_ms", limit, "in_flight", inflight, NULL);
+out_unlock:
+	pthread_mutex_unlock(&ev->alock);
 }
 
 static void *watchdog_main(void *arg)

@@ -2,11 +2,12 @@
  * internal.h - what the files of the events library share: the instance,
  * the ring record, the reader. Not for drivers: they use events.h only.
  *
- * Lock order: ev->lock (ring) may be taken alone or before nothing; the
- * reader list lock ev->rlock, the watch lock ev->wlock, the mount lock
- * ev->mlock, the availability lock ev->alock and the watchdog lock
- * ev->wdlock are leaves taken with no other library lock held, except ev->rlock which emit takes after it has
- * dropped ev->lock.
+ * Lock order: emitting takes the mount lock ev->mlock, then the ring lock
+ * ev->lock, then the reader list lock ev->rlock, each dropped before the
+ * next. The availability lock ev->alock is held while emitting (so an
+ * outage's end is never numbered before its start), so it comes before
+ * those three; the watch lock ev->wlock and the watchdog lock ev->wdlock
+ * are leaves, taken with no other library lock held.
  */
 #ifndef MIXFS_EVENTS_INTERNAL_H
 #define MIXFS_EVENTS_INTERNAL_H
