@@ -1,9 +1,11 @@
 # deps.sh - sourced by quickstart.sh and test.sh: install the Debian packages
 # mixfs needs, running apt-get only when one is missing.
 
+# librados-dev builds the rados: backend; ceph-mon, ceph-osd and ceph-common
+# run the throw-away cluster its tests use (tests/objstore/ceph_cluster.sh).
 MIXFS_PACKAGES="meson ninja-build pkg-config gcc libc6-dev python3
   libfuse3-dev fuse3 librocksdb-dev uuid-dev libcmocka-dev libxxhash-dev
-  libunistring-dev"
+  libunistring-dev librados-dev ceph-mon ceph-osd ceph-common"
 
 mixfs_install_deps() {
 	local missing="" p
