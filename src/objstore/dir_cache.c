@@ -355,7 +355,10 @@ int objstore_dir_get(struct dir_store *ds, uint64_t id, bool excl,
 			break;
 		objstore_dir_put(ds, o, false);
 	}
-	o->excl = excl;
+	/* Written only by the exclusive holder: holders of the shared lock
+	 * all read it as false at once. */
+	if (excl)
+		o->excl = true;
 	*out = o;
 	return 0;
 }
@@ -368,7 +371,8 @@ void objstore_dir_put(struct dir_store *ds, struct obj *o, bool failed)
 	if (failed && o->excl && !o->stale)
 		cache_unlink(ds, o);
 	pthread_mutex_unlock(&ds->mu);
-	o->excl = false;
+	if (o->excl)
+		o->excl = false;
 	pthread_rwlock_unlock(&o->lock);
 
 	pthread_mutex_lock(&ds->mu);
