@@ -17,7 +17,7 @@
  * The journal (journal.c) is the model's input: one line per operation
  * before it runs and one per result after. This file does no I/O on the
  * tree except in model_check; it does not decide which operations to run
- * (random.c and ace.c do).
+ * (workload.c does).
  */
 #ifndef MIXFS_CRASH_MODEL_H
 #define MIXFS_CRASH_MODEL_H

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_crash_ace.sh MIXFS CRASH_OPS - every sequence of up to 2 metadata
 # operations (MIXFS_LONG=1: 3) over a small set of names, each followed
-# by fsyncs of what it touched (crash_ops ace; the list is in ace.c),
+# by fsyncs of what it touched (crash_ops ace; the list is in workload.c),
 # run through a tablefs mount in batches. After each batch the daemon
 # is killed with SIGKILL; fsck must be clean and, after remounting, every
 # sequence's result must be there exactly (everything was acknowledged).

@@ -1,7 +1,7 @@
 /*
- * workload.h - the two workloads the crash tests run through a mount:
- * a seeded random one (random.c) that runs until the daemon is killed
- * under it, and the exhaustive short sequences of ace.c.
+ * workload.h - the two workloads the crash tests run through a mount
+ * (workload.c): a seeded random one that runs until the daemon is killed
+ * under it, and every short sequence of operations (ACE).
  */
 #ifndef MIXFS_CRASH_WORKLOAD_H
 #define MIXFS_CRASH_WORKLOAD_H
