@@ -80,9 +80,10 @@ crash_cleanup() {
 trap crash_cleanup EXIT
 
 # Mount the store; sets $daemon to the daemon's pid (so never call it in
-# a subshell). On failure prints why.
+# a subshell). On failure prints why. MIXFS_CRASH_MOUNT_OPTS, when set,
+# is passed as -o (e.g. writeback=off to compare both write paths).
 mount_store() {
-	"$mixfs" mount --store "$store" "$mnt" >"$crash_tmp/mount.out" 2>&1 ||
+	"$mixfs" mount ${MIXFS_CRASH_MOUNT_OPTS:+-o "$MIXFS_CRASH_MOUNT_OPTS"} --store "$store" "$mnt" >"$crash_tmp/mount.out" 2>&1 ||
 		{ cat "$crash_tmp/mount.out"; return 1; }
 	daemon=$(sed -n 's/.*(daemon pid \([0-9]*\)).*/\1/p' "$crash_tmp/mount.out")
 	[ -n "$daemon" ] || { echo "no daemon pid in: $(cat "$crash_tmp/mount.out")"; return 1; }
