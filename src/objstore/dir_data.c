@@ -446,21 +446,25 @@ out_unlock:
 
 /* Write @len bytes at segment offset @off: new checksums for the whole
  * chunks straight from @src, for the partial ones at either end from
- * their verified old bytes merged with @src. */
+ * their verified old bytes merged with @src. @old, if not NULL, holds the
+ * chunks' current checksums, read by the caller already. */
 static int seg_write(const struct obj *o, struct seg *g, uint64_t off,
-		     const unsigned char *src, uint64_t len,
+		     const unsigned char *src, uint64_t len, const uint64_t *old,
 		     struct mixfs_err *err)
 {
 	uint64_t end = off + len, first = off / CHUNK, n, i;
 	unsigned char chunk[CHUNK];
 	uint64_t *sums;
-	int ret;
+	int ret = 0;
 
 	n = (end - 1) / CHUNK - first + 1;
 	sums = malloc(n * sizeof(*sums));
 	if (!sums)
 		return mixfs_err_set(err, -ENOMEM, "out of memory");
-	ret = sums_read(o, g, first, n, sums, err);
+	if (old)
+		memcpy(sums, old, n * sizeof(*sums));
+	else
+		ret = sums_read(o, g, first, n, sums, err);
 	for (i = 0; i < n && !ret; i++) {
 		uint64_t cstart = (first + i) * CHUNK;
 		uint64_t from = off > cstart ? off - cstart : 0;
@@ -490,19 +494,24 @@ static int seg_write(const struct obj *o, struct seg *g, uint64_t off,
 	return ret;
 }
 
-/* Count in *@have the chunks of [@first, @first + @n) of @g holding data. */
+/* Count in *@have the chunks of [@first, @first + @n) of @g holding data.
+ * For a range of at most BATCH_CHUNKS, their checksums are left in @sums
+ * and true is returned in *@kept. */
 static int seg_count(const struct obj *o, const struct seg *g, uint64_t first,
-		     uint64_t n, uint64_t *have, struct mixfs_err *err)
+		     uint64_t n, uint64_t *have, uint64_t *sums, bool *kept,
+		     struct mixfs_err *err)
 {
-	uint64_t sums[BATCH_CHUNKS], i;
+	uint64_t i;
 	int ret;
 
 	/* A small range costs one pread; sums_count's two lseeks to skip
 	 * holes pay off only over long ranges. */
+	*kept = false;
 	if (n > BATCH_CHUNKS)
 		return sums_count(o, g, first, n, have, err);
 	*have = 0;
 	ret = sums_read(o, g, first, (size_t)n, sums, err);
+	*kept = !ret;
 	for (i = 0; !ret && i < n; i++)
 		*have += sums[i] != 0;
 	return ret;
@@ -513,7 +522,8 @@ int objstore_dir_write(struct objstore *s, uint64_t id, uint64_t off,
 {
 	struct dir_store *ds = to_dir(s);
 	uint64_t grow = 0, end = off + len, pos, no, soff, slen;
-	bool reserved = false;
+	uint64_t sums[BATCH_CHUNKS];
+	bool reserved = false, kept = false, one_piece;
 	struct seg tmp, *g;
 	struct obj *o;
 	int ret;
@@ -535,7 +545,8 @@ int objstore_dir_write(struct objstore *s, uint64_t id, uint64_t off,
 
 		ret = seg_get(o, no, false, &tmp, &g, err);
 		if (!ret)
-			ret = seg_count(o, g, first, n, &have, err);
+			ret = seg_count(o, g, first, n, &have, sums, &kept,
+					err);
 		seg_put(g, &tmp);
 		if (ret)
 			goto out_put;
@@ -554,12 +565,16 @@ int objstore_dir_write(struct objstore *s, uint64_t id, uint64_t off,
 	if (ret)
 		goto out_put;
 	reserved = true;
+	/* The usual write, small and in one segment, reuses the checksums
+	 * just counted: nothing changed them, the object is ours alone. */
+	one_piece = kept && len && seg_piece(off, end, &no, &soff) == len;
 	for (pos = off; pos < end; pos += slen) {
 		slen = seg_piece(pos, end, &no, &soff);
 		ret = seg_get(o, no, true, &tmp, &g, err);
 		if (!ret)
 			ret = seg_write(o, g, soff, (const unsigned char *)buf +
-					(pos - off), slen, err);
+					(pos - off), slen,
+					one_piece ? sums : NULL, err);
 		seg_put(g, &tmp);
 		if (ret)
 			goto out_put;
