@@ -165,14 +165,16 @@ static void super_counters(const struct rs_store *r, struct super *sb,
 	memset(sb, 0, sizeof(*sb));
 	super_set(sb, SK_USED, r->used);
 	super_set(sb, SK_OBJECTS, r->objects);
-	super_set(sb, SK_ID_HIGH, r->id_high);
+	/* At a clean close every id handed out is below next_id: the rest of
+	 * the reserved batch is not lost. */
+	super_set(sb, SK_ID_HIGH, clean ? r->next_id : r->id_high);
 	super_set(sb, SK_CLEAN, clean && !r->counts_doubtful);
 }
 
 /*
- * Make sure ids below @id may be handed out: move the superblock's
- * high-water mark past it first (a batch at a time), so that no id is
- * handed out twice even if this client dies. mu held.
+ * Make sure @id may be used: move the superblock's high-water mark past it
+ * first (a batch at a time), so that no id is handed out twice even if this
+ * client dies. mu held.
  */
 static int ids_reserve(struct rs_store *r, uint64_t id,
 		       struct mixfs_err *err)
@@ -568,7 +570,7 @@ static int load_super(struct rs_store *r, const struct params *p,
 }
 
 static int rs_store_open(const char *rest, unsigned flags,
-			    struct objstore **out, struct mixfs_err *err)
+			 struct objstore **out, struct mixfs_err *err)
 {
 	struct rs_store *r;
 	struct params p;
@@ -673,7 +675,7 @@ static int create_locked(struct rs_store *r, uint64_t id,
 }
 
 static int rs_create_obj(struct objstore *s, uint64_t id,
-			    struct mixfs_err *err)
+			 struct mixfs_err *err)
 {
 	struct rs_store *r = rs_of(s);
 	struct rs_stripe *sp = rs_stripe_of(r, id);
@@ -686,7 +688,7 @@ static int rs_create_obj(struct objstore *s, uint64_t id,
 }
 
 static int rs_create_fresh(struct objstore *s, uint64_t *id,
-			      struct mixfs_err *err)
+			   struct mixfs_err *err)
 {
 	struct rs_store *r = rs_of(s);
 	int ret;
@@ -700,7 +702,7 @@ static int rs_create_fresh(struct objstore *s, uint64_t *id,
 			ret = mixfs_err_set(err, -ENOSPC, "no unused object ids "
 					    "left");
 		else
-			ret = ids_reserve(r, fresh + 1, err);
+			ret = ids_reserve(r, fresh, err);
 		if (!ret)
 			r->next_id = fresh + 1;
 		pthread_mutex_unlock(&r->mu);
@@ -762,8 +764,9 @@ static int cmp_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Every id in the namespace, sorted, as the current listing's snapshot. */
-static int snapshot_ids(struct rs_store *r, struct mixfs_err *err)
+/* Every id in the namespace, sorted, for a listing's snapshot. */
+static int snapshot_ids(struct rs_store *r, uint64_t **out, size_t *nout,
+			struct mixfs_err *err)
 {
 	rados_list_ctx_t ls;
 	const char *name;
@@ -803,14 +806,13 @@ static int snapshot_ids(struct rs_store *r, struct mixfs_err *err)
 				     strerror(-ret));
 	}
 	qsort(ids, n, sizeof(*ids), cmp_id);
-	free(r->snap);
-	r->snap = ids;
-	r->nsnap = n;
+	*out = ids;
+	*nout = n;
 	return 0;
 }
 
 static int rs_list(struct objstore *s, uint64_t *cursor, uint64_t *ids,
-		      size_t max, size_t *n, struct mixfs_err *err)
+		   size_t max, size_t *n, struct mixfs_err *err)
 {
 	struct rs_store *r = rs_of(s);
 	size_t lo, hi;
@@ -818,10 +820,20 @@ static int rs_list(struct objstore *s, uint64_t *cursor, uint64_t *ids,
 
 	*n = 0;
 	pthread_mutex_lock(&r->mu);
-	if (*cursor == 0 || !r->snap)
-		ret = snapshot_ids(r, err);
-	if (ret)
-		goto out_unlock;
+	if (*cursor == 0 || !r->snap) {
+		uint64_t *snap = NULL;
+		size_t nsnap = 0;
+
+		/* The walk takes a while: not under the counters' lock. */
+		pthread_mutex_unlock(&r->mu);
+		ret = snapshot_ids(r, &snap, &nsnap, err);
+		if (ret)
+			return ret;
+		pthread_mutex_lock(&r->mu);
+		free(r->snap);
+		r->snap = snap;
+		r->nsnap = nsnap;
+	}
 	for (lo = 0, hi = r->nsnap; lo < hi;) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -839,9 +851,8 @@ static int rs_list(struct objstore *s, uint64_t *cursor, uint64_t *ids,
 		r->snap = NULL;
 		r->nsnap = 0;
 	}
-out_unlock:
 	pthread_mutex_unlock(&r->mu);
-	return ret;
+	return 0;
 }
 
 /* --- attributes ---------------------------------------------------------- */
@@ -852,7 +863,7 @@ static void attr_key(char *buf, const char *name)
 }
 
 static ssize_t rs_getattr(struct objstore *s, uint64_t id, const char *name,
-			     void *buf, size_t size, struct mixfs_err *err)
+			  void *buf, size_t size, struct mixfs_err *err)
 {
 	struct rs_store *r = rs_of(s);
 	char key[OBJSTORE_ATTR_NAME_MAX + 3], oid[RADOS_OID_MAX], *k, *v;
@@ -898,7 +909,7 @@ out:
 }
 
 static int rs_setattr(struct objstore *s, uint64_t id, const char *name,
-			 const void *val, size_t len, struct mixfs_err *err)
+		      const void *val, size_t len, struct mixfs_err *err)
 {
 	struct rs_store *r = rs_of(s);
 	char key[OBJSTORE_ATTR_NAME_MAX + 3], oid[RADOS_OID_MAX];
@@ -920,7 +931,7 @@ static int rs_setattr(struct objstore *s, uint64_t id, const char *name,
 }
 
 static int rs_rmattr(struct objstore *s, uint64_t id, const char *name,
-			struct mixfs_err *err)
+		     struct mixfs_err *err)
 {
 	struct rs_store *r = rs_of(s);
 	struct rs_stripe *sp = rs_stripe_of(r, id);
@@ -956,7 +967,7 @@ out_unlock:
 }
 
 static ssize_t rs_listattr(struct objstore *s, uint64_t id, char *buf,
-			      size_t size, struct mixfs_err *err)
+			   size_t size, struct mixfs_err *err)
 {
 	struct rs_store *r = rs_of(s);
 	char oid[RADOS_OID_MAX], after[OBJSTORE_ATTR_NAME_MAX + 3] = "a.";
@@ -1148,7 +1159,7 @@ static int rs_txn_commit(struct objstore *s, const struct objstore_txn *t,
 /* --- whole store --------------------------------------------------------- */
 
 static int rs_statfs(struct objstore *s, struct objstore_statfs *st,
-			struct mixfs_err *err)
+		     struct mixfs_err *err)
 {
 	struct rs_store *r = rs_of(s);
 

@@ -121,7 +121,7 @@ void rs_obj_free(struct rs_obj *o)
 }
 
 uint64_t rs_obj_allocated(const struct rs_store *r,
-			     const struct rs_obj *o)
+			  const struct rs_obj *o)
 {
 	uint64_t granules = 0;
 	size_t i;
@@ -296,7 +296,7 @@ static void cache_insert(struct rs_stripe *st, struct rs_obj *o)
 }
 
 int rs_obj_get(struct rs_store *r, uint64_t id, bool exclusive,
-		  struct rs_obj **out, struct mixfs_err *err)
+	       struct rs_obj **out, struct mixfs_err *err)
 {
 	struct rs_stripe *st = rs_stripe_of(r, id);
 	struct rs_obj **pp, *o;
@@ -422,7 +422,7 @@ static int obj_view(struct rs_store *r, uint64_t id, uint64_t first,
 /* --- space --------------------------------------------------------------- */
 
 int rs_space_take(struct rs_store *r, uint64_t bytes,
-		     struct mixfs_err *err)
+		  struct mixfs_err *err)
 {
 	int ret = 0;
 
@@ -747,7 +747,7 @@ static int change_failed(struct rs_store *r, uint64_t id, int ret)
 /* --- calls --------------------------------------------------------------- */
 
 int rs_stat(struct objstore *s, uint64_t id, struct objstore_stat *st,
-	       struct mixfs_err *err)
+	    struct mixfs_err *err)
 {
 	struct rs_store *r = rs_of(s);
 	struct rs_stripe *sp = rs_stripe_of(r, id);
@@ -767,7 +767,7 @@ int rs_stat(struct objstore *s, uint64_t id, struct objstore_stat *st,
 }
 
 ssize_t rs_read(struct objstore *s, uint64_t id, uint64_t off, void *buf,
-		   size_t len, struct mixfs_err *err)
+		size_t len, struct mixfs_err *err)
 {
 	struct rs_store *r = rs_of(s);
 	struct rs_stripe *sp = rs_stripe_of(r, id);
@@ -809,7 +809,7 @@ out_unlock:
 }
 
 int rs_write(struct objstore *s, uint64_t id, uint64_t off,
-		const void *buf, size_t len, struct mixfs_err *err)
+	     const void *buf, size_t len, struct mixfs_err *err)
 {
 	struct rs_store *r = rs_of(s);
 	struct rs_stripe *sp = rs_stripe_of(r, id);
@@ -1018,19 +1018,19 @@ out_unlock:
 }
 
 int rs_truncate(struct objstore *s, uint64_t id, uint64_t size,
-		   struct mixfs_err *err)
+		struct mixfs_err *err)
 {
 	return cut_object(s, id, size, OBJSTORE_MAX_SIZE + 1, true, size, err);
 }
 
 int rs_punch(struct objstore *s, uint64_t id, uint64_t off, uint64_t len,
-		struct mixfs_err *err)
+	     struct mixfs_err *err)
 {
 	return cut_object(s, id, off, off + len, false, 0, err);
 }
 
 int rs_pieces_remove(struct rs_store *r, const struct rs_obj *o,
-			struct mixfs_err *err)
+		     struct mixfs_err *err)
 {
 	struct batch b = { .r = r, .id = o->id, .what = "removing",
 			   .err = err };
@@ -1056,7 +1056,7 @@ int rs_pieces_remove(struct rs_store *r, const struct rs_obj *o,
 /* --- recount --------------------------------------------------------------- */
 
 int rs_recount(struct rs_store *r, uint64_t *used, uint64_t *objects,
-		  uint64_t *max_id, struct mixfs_err *err)
+	       uint64_t *max_id, struct mixfs_err *err)
 {
 	rados_list_ctx_t ls;
 	const char *name;

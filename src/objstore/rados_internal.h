@@ -127,7 +127,7 @@ uint64_t rs_touched_mask(const struct rs_store *r, uint64_t from,
 
 /* Bytes allocated to @o (its granules). */
 uint64_t rs_obj_allocated(const struct rs_store *r,
-			     const struct rs_obj *o);
+			  const struct rs_obj *o);
 
 /*
  * The cached record of @id, loading it from the head when absent.
@@ -136,7 +136,7 @@ uint64_t rs_obj_allocated(const struct rs_store *r,
  * object. The record stays valid while the caller holds the stripe lock.
  */
 int rs_obj_get(struct rs_store *r, uint64_t id, bool exclusive,
-		  struct rs_obj **out, struct mixfs_err *err);
+	       struct rs_obj **out, struct mixfs_err *err);
 /* Add a fresh record (a just-created object); exclusive stripe lock held. */
 int rs_obj_add(struct rs_store *r, struct rs_obj *o);
 struct rs_obj *rs_obj_new(uint64_t id);
@@ -148,29 +148,29 @@ void rs_cache_release(struct rs_store *r);
 
 /* Account @delta bytes of newly allocated space: -ENOSPC past capacity. */
 int rs_space_take(struct rs_store *r, uint64_t bytes,
-		     struct mixfs_err *err);
+		  struct mixfs_err *err);
 void rs_space_give(struct rs_store *r, uint64_t bytes);
 /* Note that the counters may be off after a failed change. */
 void rs_counts_doubt(struct rs_store *r);
 
 /* Remove every piece but the head of @o (used by remove). */
 int rs_pieces_remove(struct rs_store *r, const struct rs_obj *o,
-			struct mixfs_err *err);
+		     struct mixfs_err *err);
 
 int rs_stat(struct objstore *s, uint64_t id, struct objstore_stat *st,
-	       struct mixfs_err *err);
+	    struct mixfs_err *err);
 ssize_t rs_read(struct objstore *s, uint64_t id, uint64_t off, void *buf,
-		   size_t len, struct mixfs_err *err);
+		size_t len, struct mixfs_err *err);
 int rs_write(struct objstore *s, uint64_t id, uint64_t off,
-		const void *buf, size_t len, struct mixfs_err *err);
+	     const void *buf, size_t len, struct mixfs_err *err);
 int rs_truncate(struct objstore *s, uint64_t id, uint64_t size,
-		   struct mixfs_err *err);
-int rs_punch(struct objstore *s, uint64_t id, uint64_t off, uint64_t len,
 		struct mixfs_err *err);
+int rs_punch(struct objstore *s, uint64_t id, uint64_t off, uint64_t len,
+	     struct mixfs_err *err);
 
 /* The sum of every object's allocated bytes and the number of objects, by
  * walking the namespace (after an unclean close). */
 int rs_recount(struct rs_store *r, uint64_t *used, uint64_t *objects,
-		  uint64_t *max_id, struct mixfs_err *err);
+	       uint64_t *max_id, struct mixfs_err *err);
 
 #endif

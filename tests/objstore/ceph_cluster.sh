@@ -212,6 +212,7 @@ cmd_run() {
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/mixfs-ceph-XXXXXX") || exit 1
 	rmdir "$dir"
 	trap 'cmd_stop' EXIT
+	trap 'exit 143' TERM INT	# the EXIT trap stops the cluster
 	uri=$(cmd_start) || { echo "1..1"; echo "not ok 1 - the test cluster starts"; exit 1; }
 	MIXFS_RADOS_URI=$uri MIXFS_CEPH_DIR=$dir MIXFS_CEPH_SCRIPT=$here "$@"
 }
