@@ -31,14 +31,14 @@ for r in $(seq 1 "$rounds"); do
 	wseed=$((seed * 1000 + r))
 	how=
 	if [ $((RANDOM % 4)) = 0 ]; then
-		step=$((1 + RANDOM % 600))
+		step=$((1 + RANDOM % 500))
 		how="at step $step"
 		"$ops" random "$root" "$journal" "$wseed" --kill-step "$step" \
 			--pid "$daemon" --steps $((step + 1000)) \
 			>"$crash_tmp/out$r" 2>&1 &
 		wpid=$!
 	else
-		delay=$((50 + RANDOM % 950))
+		delay=$((30 + RANDOM % 670))
 		how="after $delay ms"
 		"$ops" random "$root" "$journal" "$wseed" \
 			>"$crash_tmp/out$r" 2>&1 &

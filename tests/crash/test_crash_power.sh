@@ -31,14 +31,14 @@ for r in $(seq 1 "$rounds"); do
 	journal=$crash_tmp/journal$r
 	wseed=$((seed * 1000 + r))
 	if [ $((RANDOM % 4)) = 0 ]; then
-		step=$((1 + RANDOM % 600))
+		step=$((1 + RANDOM % 500))
 		how="at step $step"
 		"$ops" random "$root" "$journal" "$wseed" --power \
 			--kill-step "$step" --shutdown "$store_fs" \
 			--steps $((step + 1000)) >"$crash_tmp/out$r" 2>&1
 		wrc=$?
 	else
-		delay=$((50 + RANDOM % 950))
+		delay=$((30 + RANDOM % 670))
 		how="after $delay ms"
 		"$ops" random "$root" "$journal" "$wseed" --power \
 			>"$crash_tmp/out$r" 2>&1 &
