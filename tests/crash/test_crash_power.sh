@@ -35,8 +35,8 @@ for r in $(seq 1 "$rounds"); do
 		how="at step $step"
 		"$ops" random "$root" "$journal" "$wseed" --power \
 			--kill-step "$step" --shutdown "$store_fs" \
-			--steps $((step + 1000)) >"$crash_tmp/out$r" 2>&1
-		wrc=$?
+			--steps $((step + 1000)) >"$crash_tmp/out$r" 2>&1 &
+		wpid=$!
 	else
 		delay=$((30 + RANDOM % 670))
 		how="after $delay ms"
@@ -45,10 +45,13 @@ for r in $(seq 1 "$rounds"); do
 		wpid=$!
 		sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
 		store_cut || bail "shutdown of $store_fs failed"
-		wait "$wpid"
-		wrc=$?
 	fi
+	# The daemon meets the dead store and fails the workload's next
+	# request; should it hang instead, the kill below frees the workload.
+	for _ in $(seq 1 100); do alive "$wpid" || break; sleep 0.1; done
 	kill_daemon || bail "daemon $daemon survived SIGKILL"
+	wait "$wpid"
+	wrc=$?
 	unmount_dead
 	store_remount || bail "remount of the $crash_fs image failed"
 	wout=$(cat "$crash_tmp/out$r")
