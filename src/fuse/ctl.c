@@ -175,6 +175,9 @@ static void ctl_status(struct fsd_mount *m, struct fsd_buf *out)
 			       !evt_store_down(m->events));
 		fsd_buf_printf(out, "store_timeout_ms: %u\n",
 			       m->opts.ev.store_timeout_ms);
+		if (m->feed)
+			fsd_buf_printf(out, "events_feed_clients: %zu\n",
+				       evt_feed_clients(m->feed));
 		status_errors(m->events, out);
 		status_watches(m->events, out);
 	}

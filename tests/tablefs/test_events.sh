@@ -24,6 +24,15 @@ trap cleanup EXIT
 has() { grep -q "\"type\":\"$2\"" "$1"; }
 # status KEY: the value of KEY in `mixfs status`.
 status() { "$mixfs" status "$mnt" | sed -n "s/^$1: //p"; }
+# follow FILE: follow the socket feed into FILE, from the next event on,
+# and return once the client is connected (feeder: its pid).
+follow() {
+	local next=$(($(status events_last_seq) + 1))
+	: > "$1"
+	"$mixfs" events --follow --from $next "$mnt" > "$1" 2>&1 &
+	feeder=$!
+	for i in $(seq 100); do [ "$(status events_feed_clients)" -ge 1 ] && break; sleep 0.05; done
+}
 # Our own lines hold these fields unescaped, so sed reads them (python
 # takes seconds to start on a loaded machine).
 # store_types FILE: the store_* event types of FILE, in order.
@@ -98,9 +107,7 @@ store="rocksdb:$tmp/store2"
 "$mixfs" mount -o 'writeback=off,errors=continue,store_timeout=1,data=faulty:op=write\,count=1\,delay=3s;op=write\,after=1\,count=3\,errno=EIO:dir:'"$tmp/data2" --store "$store" "$mnt" >/dev/null || { echo "Bail out! faulty mount failed"; exit 1; }
 [ "$(status store_timeout_ms)" = 1000 ] && ok "store_timeout=1 reaches the mount" || nok "store_timeout=1 reaches the mount" "$(status store_timeout_ms)"
 exec 4<"$mnt/.mixfs/events"
-"$mixfs" events --follow "$mnt" > "$tmp/feed2" 2>&1 &
-feeder=$!
-sleep 0.5
+follow "$tmp/feed2"
 : > "$tmp/file2"
 # wdone appears only once the write has returned.
 ( dd if=/dev/urandom of="$mnt/slow" bs=100000 count=1 2>/dev/null; echo $? > "$tmp/wdone" ) &
@@ -163,9 +170,7 @@ else
 	nok "the file's data is in one file of the dir: store" "$chunk"
 fi
 "$mixfs" mount -o "data=dir:$tmp/data2" --store "$store" "$mnt" >/dev/null || { echo "Bail out! dir: data remount failed"; exit 1; }
-"$mixfs" events --follow "$mnt" > "$tmp/feed3" 2>&1 &
-feeder=$!
-sleep 0.5
+follow "$tmp/feed3"
 if cat "$mnt/victim" > /dev/null 2> "$tmp/err"; then nok "reading a corrupted chunk fails"; else grep -q "Input/output error" "$tmp/err" && ok "reading a corrupted chunk fails with EIO" || nok "reading a corrupted chunk fails with EIO" "$(cat "$tmp/err")"; fi
 for i in $(seq 50); do has "$tmp/feed3" checksum_error && break; sleep 0.1; done
 kill $feeder 2>/dev/null; wait $feeder 2>/dev/null
