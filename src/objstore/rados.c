@@ -16,9 +16,10 @@
  * one RADOS object is atomic, and this backend uses that (a write within an
  * object's first piece, its record and its piece map go in one op), but
  * nothing in RADOS makes ops on several objects atomic together, so
- * transactions use objstore.c's step-by-step fallback. Not CHECKSUM: the
- * OSDs checksum data (BlueStore does), but a mismatch reaches a client as
- * -EIO, not -EBADMSG.
+ * transactions go step by step through objstore.c's fallback, except one
+ * shaped like a put (create, writes in the first piece, attributes), which
+ * is one op. Not CHECKSUM: the OSDs checksum data (BlueStore does), but a
+ * mismatch reaches a client as -EIO, not -EBADMSG.
  *
  * Counters: the capacity check needs the bytes in use at every write. The
  * exclusive lock makes this client the only writer, so the counters live
@@ -34,11 +35,11 @@
  *
  * Piece size: 4 MiB by default, the size Ceph's own RBD and CephFS stripe
  * at. Measured with tools/bench_objstore.c on a one-OSD memstore cluster
- * (docs/rados.md has the table): 1 MiB objects cost the same for any piece
- * of 1 MiB or more (one op each); larger objects gain from parallel pieces
- * below 4 MiB only by a few percent while every piece costs an object and
- * a map entry; space is counted in 64ths of a piece, so larger pieces
- * count small writes more coarsely.
+ * (docs/rados.md has the tables), 1, 4 and 16 MiB pieces were all on a par
+ * with one raw op for 1 and 16 MiB objects, within the noise; so the choice
+ * rests on the other costs: small pieces mean more ops, RADOS objects and
+ * map entries per object, large ones fewer parallel pieces and space
+ * counted more coarsely (in 64ths of a piece).
  *
  * It deliberately does not create pools, manage cephx users, or retry on
  * its own: a timeout is reported, and the caller decides.
