@@ -449,8 +449,8 @@ out_unlock:
  * their verified old bytes merged with @src. @old, if not NULL, holds the
  * chunks' current checksums, read by the caller already. */
 static int seg_write(const struct obj *o, struct seg *g, uint64_t off,
-		     const unsigned char *src, uint64_t len, const uint64_t *old,
-		     struct mixfs_err *err)
+		     const unsigned char *src, uint64_t len,
+		     const uint64_t *old, struct mixfs_err *err)
 {
 	uint64_t end = off + len, first = off / CHUNK, n, i;
 	unsigned char chunk[CHUNK];
@@ -582,7 +582,8 @@ int objstore_dir_write(struct objstore *s, uint64_t id, uint64_t off,
 	if (len && off + len > o->size)
 		o->size = off + len;
 	o->chunks += grow;
-	ret = objstore_dir_meta_save(o, err);	/* the mtime too, even for len 0 */
+	/* Even for len 0: the meta file's mtime is the object's. */
+	ret = objstore_dir_meta_save(o, err);
 out_put:
 	if (ret && reserved) {
 		pthread_mutex_lock(&ds->mu);
