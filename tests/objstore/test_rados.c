@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -442,9 +443,40 @@ static void dead_cluster_fails_within_the_timeout(void **state)
 			 strerror(-ret), err.msg);
 }
 
+/* A thread writing all along, timing every call. */
+struct busy_writer {
+	struct objstore *s;
+	const unsigned char *buf;
+	volatile int stop;
+	double longest;
+	int ok, failed;
+};
+
+static void *busy_main(void *arg)
+{
+	struct busy_writer *w = arg;
+	uint64_t i;
+
+	for (i = 0; !w->stop; i++) {
+		double t0 = now(), took;
+		int ret = objstore_write(w->s, 3, (i % 8) * 256 * KiB, w->buf,
+					 256 * KiB, NULL);
+
+		took = now() - t0;
+		if (took > w->longest)
+			w->longest = took;
+		if (ret)
+			w->failed++;
+		else
+			w->ok++;
+	}
+	return NULL;
+}
+
 /*
- * Stop the OSD while writing: calls fail within op_timeout, with no hang;
- * start it again: calls work again, and what was written before is there.
+ * Stop the OSD while a thread is writing: calls fail within op_timeout,
+ * with no hang; start it again: calls work again, and what was written
+ * before is there.
  */
 static void osd_stop_fails_calls_in_time_and_restart_recovers(void **state)
 {
@@ -452,7 +484,9 @@ static void osd_stop_fails_calls_in_time_and_restart_recovers(void **state)
 				     OBJSTORE_OPEN_CREATE);
 	unsigned char *buf = malloc(2 * MiB), *back = malloc(2 * MiB);
 	struct mixfs_err err = { 0 };
-	double t0, took;
+	struct busy_writer busy = { 0 };
+	double t0, took, start = now();
+	pthread_t writer;
 	int ret, tries;
 
 	(void)state;
@@ -463,8 +497,16 @@ static void osd_stop_fails_calls_in_time_and_restart_recovers(void **state)
 	CHECK(objstore_write(s, 1, 0, buf, 2 * MiB, NULL));
 	CHECK(objstore_setattr(s, 1, "k", "v", 1, NULL));
 	CHECK(objstore_sync(s, NULL));
+	CHECK(objstore_create(s, 3, NULL));
+	busy.s = s;
+	busy.buf = buf;
+	assert_int_equal(pthread_create(&writer, NULL, busy_main, &busy), 0);
+	while (busy.ok < 3 && now() - start < 10)
+		usleep(10000);
 
 	cluster("osd-stop");
+	while (busy.failed < 1 && now() - start < 20)
+		usleep(10000);
 	t0 = now();
 	ret = objstore_write(s, 1, 4 * MiB, buf, 1 * MiB, &err);
 	took = now() - t0;
@@ -491,9 +533,17 @@ static void osd_stop_fails_calls_in_time_and_restart_recovers(void **state)
 		if (ret == 0)
 			break;
 	}
+	busy.stop = 1;
+	pthread_join(writer, NULL);
 	if (ret)
 		fail_msg("the store did not work again after the OSD restarted: "
 			 "%s", strerror(-ret));
+	if (busy.ok < 3 || busy.failed < 1)
+		fail_msg("the writing thread saw %d writes succeed and %d fail: "
+			 "expected some of each", busy.ok, busy.failed);
+	if (busy.longest > 3 + 3)
+		fail_msg("a write while the OSD stopped took %.1f s "
+			 "(op_timeout=3)", busy.longest);
 	CHECK_ERR(objstore_read(s, 1, 0, back, 2 * MiB, NULL), 2 * MiB);
 	if (memcmp(back, buf, 2 * MiB))
 		fail_msg("the data written before the OSD stopped changed");
