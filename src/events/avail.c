@@ -146,14 +146,14 @@ void evt_store_report(struct evt *ev, int rc, const char *op)
 		atomic_fetch_add_explicit(&ev->store_failures, 1,
 					  memory_order_relaxed);
 	now = now_ns();
-	/* A quick answer does not end an outage while another call is
-	 * still stuck past the timeout. */
-	if (rc >= 0 && oldest_stall(ev, now, &sop, false))
-		return;
 	/* Emitting under alock keeps the events of one outage in order:
 	 * its end cannot be numbered before its start. */
 	pthread_mutex_lock(&ev->alock);
 	if (rc >= 0 && atomic_load(&ev->down)) {
+		/* A quick answer does not end an outage while another call
+		 * is still stuck past the timeout. */
+		if (oldest_stall(ev, now, &sop, false))
+			goto out_unlock;
 		atomic_store(&ev->down, false);
 		ms = now > ev->down_since ? (now - ev->down_since) / 1000000
 					  : 0;
@@ -171,6 +171,7 @@ void evt_store_report(struct evt *ev, int rc, const char *op)
 		}
 		ev->failed_calls++;
 	}
+out_unlock:
 	pthread_mutex_unlock(&ev->alock);
 }
 
