@@ -6,7 +6,8 @@
  * values up to OBJSTORE_ATTR_MAX bytes). A store is opened from a URI:
  *
  *   mem:[?size=N]                  in memory, gone at close
- *   dir:PATH[?size=N]              one host file per object
+ *   dir:PATH[?size=N][&cache=N]    host files per object; cache=N
+ *                                  objects kept open (default 256)
  *   rocksdb:PATH[?size=N]          objects chunked into RocksDB keys
  *   faulty:SPEC:INNER-URI          wraps INNER-URI and injects faults
  *

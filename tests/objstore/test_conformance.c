@@ -17,6 +17,7 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -750,7 +751,7 @@ static void huge_offsets_do_not_overflow(void **state)
 struct conc {
 	struct ctx *c;
 	int index;
-	volatile int *stop;
+	atomic_int *stop;
 	char failure[256];
 };
 
@@ -795,7 +796,7 @@ static void *reader_main(void *arg)
 	unsigned char *buf = malloc(REGION);
 	uint64_t rng = (uint64_t)r->index * 77 + 1;
 
-	while (!*r->stop && !r->failure[0]) {
+	while (!atomic_load(r->stop) && !r->failure[0]) {
 		int owner = (int)(rnd_next(&rng) % WRITERS);
 		uint64_t id = 100 + (uint64_t)owner * 10 +
 			rnd_next(&rng) % OBJS_PER_WRITER;
@@ -830,7 +831,7 @@ static void *churn_main(void *arg)
 	uint64_t id;
 	int i;
 
-	for (i = 0; i < 200 && !*r->stop && !r->failure[0]; i++) {
+	for (i = 0; i < 200 && !atomic_load(r->stop) && !r->failure[0]; i++) {
 		if (objstore_create_fresh(r->c->s, &id, NULL) ||
 		    objstore_write(r->c->s, id, 0, "abc", 3, NULL) ||
 		    objstore_remove(r->c->s, id, NULL))
@@ -845,7 +846,7 @@ static void concurrent_readers_and_writers(void **state)
 	struct ctx *c = *state;
 	struct conc w[WRITERS], r[3];
 	pthread_t wt[WRITERS], rt[3];
-	volatile int stop = 0;
+	atomic_int stop = 0;
 	unsigned char *buf = malloc(REGION);
 	int i, k;
 
@@ -868,7 +869,7 @@ static void concurrent_readers_and_writers(void **state)
 	}
 	for (i = 0; i < WRITERS; i++)
 		pthread_join(wt[i], NULL);
-	stop = 1;
+	atomic_store(&stop, 1);
 	for (i = 0; i < 3; i++)
 		pthread_join(rt[i], NULL);
 	for (i = 0; i < WRITERS; i++)
