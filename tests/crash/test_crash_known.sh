@@ -12,10 +12,12 @@ ops=/bin/true
 . "$(dirname "$0")/lib.sh"
 command -v gdb >/dev/null || bail "gdb is needed"
 
-# kill_at_commit CMD...: run CMD in the mount while gdb holds the daemon
-# and kills it at its next tfs_txn_commit.
-kill_at_commit() {
-	gdb -q -nx -p "$daemon" -batch -ex 'break tfs_txn_commit' \
+# kill_at FUNCTION CMD...: run CMD in the mount while gdb holds the
+# daemon and kills it when it enters FUNCTION.
+kill_at() {
+	local fn=$1
+	shift
+	gdb -q -nx -p "$daemon" -batch -ex "break $fn" \
 		-ex continue -ex 'kill' >"$crash_tmp/gdb.out" 2>&1 &
 	local g=$!
 	for _ in $(seq 1 200); do
@@ -27,6 +29,8 @@ kill_at_commit() {
 	kill_daemon || bail "daemon $daemon survived"
 	unmount_dead
 }
+
+kill_at_commit() { kill_at tfs_txn_commit "$@"; }
 
 fresh() {
 	if mounted; then "$mixfs" umount "$mnt" >/dev/null 2>&1 || { kill_daemon; unmount_dead; }; fi
@@ -67,6 +71,23 @@ if out=$(fsck_store); then
 	ok "after removing that file: fsck clean"
 else
 	nok "after removing that file: fsck clean" "$out"
+fi
+
+# 1b. The same, killed before the object got any data (between creating
+# it and writing the inline bytes into it): once the file is removed, an
+# empty object with no inode is left.
+fresh
+head -c 100 /dev/urandom >"$mnt/e"
+sync_file "$mnt/e" "$mnt"
+kill_at objstore_write dd if=/dev/urandom of="$mnt/e" bs=5000 count=1 conv=notrunc status=none
+mount_store >/dev/null || bail "remount failed"
+rm -f "$mnt/e"
+"$mixfs" umount "$mnt" >/dev/null 2>&1 || { kill_daemon; unmount_dead; }
+if out=$(fsck_store); then
+	ok "killed before an inline file's new object got data, then removed: fsck clean"
+else
+	nok "killed before an inline file's new object got data, then removed: fsck clean" "$out
+gdb: $(grep -m1 'Breakpoint 1,' "$crash_tmp/gdb.out")"
 fi
 
 # 2. An object file grows: the object is written before the inode
