@@ -388,7 +388,7 @@ static int obj_view(struct rs_store *r, uint64_t id, uint64_t first,
 		    uint64_t last, struct obj_view *v, struct mixfs_err *err)
 {
 	struct rs_stripe *st = rs_stripe_of(r, id);
-	struct rs_obj *o;
+	struct rs_obj *o, **pp;
 	size_t i, j;
 	int ret;
 
@@ -397,8 +397,9 @@ static int obj_view(struct rs_store *r, uint64_t id, uint64_t first,
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&st->mu);
-	/* The record may have been evicted since: take it again. */
-	if (!cache_find(st, id)) {
+	/* The record may have been evicted (and freed) since: take it again. */
+	pp = cache_find(st, id);
+	if (!pp || *pp != o) {
 		pthread_mutex_unlock(&st->mu);
 		return obj_view(r, id, first, last, v, err);
 	}

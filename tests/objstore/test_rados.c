@@ -5,8 +5,10 @@
  * time per store, and a forced open that breaks a dead client's lock and
  * says whose; counters recounted after a client died; names in RADOS made
  * from ids only, data striped into pieces that come and go with the data;
- * bounded waits when the OSD or the whole cluster is gone, and the data
- * back when the OSD returns; cephx users; URI mistakes said plainly.
+ * a put transaction all or nothing; records evicted from the cache while
+ * other threads read them; bounded waits when the OSD or the whole cluster
+ * is gone, and the data back when the OSD returns; cephx users; URI
+ * mistakes said plainly.
  *
  * The shared behaviour (reads, writes, attributes, listing) is proven by
  * test_conformance, which runs on rados: in the same cluster. Each case
@@ -406,6 +408,72 @@ static void put_transaction_is_all_or_nothing(void **state)
 	free(back);
 }
 
+/* --- the record cache -------------------------------------------------------- */
+
+struct reader {
+	struct objstore *s;
+	int index;
+	char failure[200];
+};
+
+/* Ids that are multiples of 64 share one stripe of the record cache, whose
+ * 64 places they overflow: readers keep evicting each other's records. */
+#define EVICT_OBJS 100
+
+static void *evict_reader(void *arg)
+{
+	struct reader *rd = arg;
+	uint64_t x = (uint64_t)rd->index * 7919 + 1;
+	unsigned char back[64], want[64];
+	int i;
+
+	for (i = 0; i < 300 && !rd->failure[0]; i++) {
+		uint64_t k = (x = x * 6364136223846793005ull + 1) >> 33;
+		uint64_t id = 64 * (k % EVICT_OBJS + 1);
+		ssize_t n = objstore_read(rd->s, id, 0, back, sizeof(back), NULL);
+
+		fill(want, sizeof(want), id);
+		if (n != (ssize_t)sizeof(back) || memcmp(back, want, sizeof(want)))
+			snprintf(rd->failure, sizeof(rd->failure), "reader %d: "
+				 "object %" PRIu64 " read %zd bytes, or wrong ones",
+				 rd->index, id, n);
+	}
+	return NULL;
+}
+
+static void records_evicted_under_readers_stay_sound(void **state)
+{
+	struct objstore *s = open_ok("evict", "", OBJSTORE_OPEN_CREATE);
+	struct reader rd[4];
+	pthread_t th[4];
+	unsigned char buf[64];
+	uint64_t k;
+	int i;
+
+	(void)state;
+	for (k = 1; k <= EVICT_OBJS; k++) {
+		struct objstore_txn *t = objstore_txn_new(s);
+
+		assert_non_null(t);
+		fill(buf, sizeof(buf), 64 * k);
+		CHECK(objstore_txn_create(t, 64 * k));
+		CHECK(objstore_txn_write(t, 64 * k, 0, buf, sizeof(buf)));
+		CHECK(objstore_txn_commit(t, NULL));
+		objstore_txn_free(t);
+	}
+	for (i = 0; i < 4; i++) {
+		rd[i] = (struct reader){ .s = s, .index = i };
+		assert_int_equal(pthread_create(&th[i], NULL, evict_reader, &rd[i]),
+				 0);
+	}
+	for (i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < 4; i++)
+		if (rd[i].failure[0])
+			fail_msg("%s", rd[i].failure);
+	CHECK(objstore_close(s));
+}
+
 /* --- bounded waits --------------------------------------------------------- */
 
 /* A monitor address nobody answers at: open fails within op_timeout. */
@@ -620,6 +688,7 @@ int main(void)
 		cmocka_unit_test(capacity_is_size_or_the_pool_quota),
 		cmocka_unit_test(uri_mistakes_are_named),
 		cmocka_unit_test(put_transaction_is_all_or_nothing),
+		cmocka_unit_test(records_evicted_under_readers_stay_sound),
 		cmocka_unit_test(dead_cluster_fails_within_the_timeout),
 		cmocka_unit_test(osd_stop_fails_calls_in_time_and_restart_recovers),
 		cmocka_unit_test(cephx_user_with_a_keyring_opens),
