@@ -213,7 +213,12 @@ cmd_run() {
 	rmdir "$dir"
 	trap 'cmd_stop' EXIT
 	trap 'exit 143' TERM INT	# the EXIT trap stops the cluster
-	uri=$(cmd_start) || { echo "1..1"; echo "not ok 1 - the test cluster starts"; exit 1; }
+	if ! uri=$(cmd_start); then
+		tail -n 20 "$dir"/log/* >&2	# the directory goes with the trap
+		echo "1..1"
+		echo "not ok 1 - the test cluster starts"
+		exit 1
+	fi
 	MIXFS_RADOS_URI=$uri MIXFS_CEPH_DIR=$dir MIXFS_CEPH_SCRIPT=$here "$@"
 }
 
