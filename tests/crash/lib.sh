@@ -36,6 +36,18 @@ elif mount -t tmpfs -o size=4g,mode=700 mixfs-crash "$store_fs" 2>/dev/null; the
 	store_tmpfs=1
 fi
 
+# Journals go on a tmpfs of their own too: each acknowledged fsync
+# fsyncs the journal, and on the host disk that flush costs more than
+# the whole operation under test. The host never crashes in these
+# tests, so a tmpfs keeps the journal as safely; it is never the
+# filesystem whose power is cut.
+jdir=$crash_tmp/journals
+mkdir -p "$jdir"
+jdir_tmpfs=0
+if mount -t tmpfs -o size=1g,mode=700 mixfs-crash-journals "$jdir" 2>/dev/null; then
+	jdir_tmpfs=1
+fi
+
 tap_n=0
 tap_failed=0
 ok()  { tap_n=$((tap_n + 1)); echo "ok $tap_n - $1"; }
@@ -71,8 +83,10 @@ crash_cleanup() {
 	unmount_dead
 	if [ "${MIXFS_CRASH_KEEP:-0}" = 1 ]; then
 		[ $store_tmpfs = 1 ] && cp -a "$store_dir" "$crash_tmp/store.kept"
+		[ $jdir_tmpfs = 1 ] && cp -a "$jdir" "$crash_tmp/journals.kept"
 		echo "# kept $crash_tmp"
 	fi
+	[ $jdir_tmpfs = 1 ] && umount "$jdir"
 	[ $store_tmpfs = 1 ] && umount "$store_fs"
 	[ -n "$loopdev" ] && losetup -d "$loopdev"
 	[ "${MIXFS_CRASH_KEEP:-0}" = 1 ] || rm -rf "$crash_tmp"

@@ -30,7 +30,7 @@ for ((from = 0; from < total; from += batch)); do
 	b=$((b + 1))
 	to=$((from + batch < total ? from + batch : total))
 	root=$mnt/b$b
-	journal=$crash_tmp/ace$b
+	journal=$jdir/ace$b
 	what="batch $b: sequences $from-$((to - 1))"
 	out=$("$ops" ace "$root" "$journal" "$len" "$from" "$batch" 2>&1)
 	rc=$?

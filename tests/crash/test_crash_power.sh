@@ -28,7 +28,7 @@ make_store
 reformatted=
 for r in $(seq 1 "$rounds"); do
 	root=$mnt/r$r
-	journal=$crash_tmp/journal$r
+	journal=$jdir/journal$r
 	wseed=$((seed * 1000 + r))
 	if [ $((RANDOM % 4)) = 0 ]; then
 		step=$((1 + RANDOM % 500))
@@ -76,7 +76,7 @@ $repro" ;;
 	out=$("$ops" check --power "$root" "$journal" 2>&1)
 	rc=$?
 	if [ $r -gt 1 ] && [ -z "$reformatted" ]; then
-		prev=$("$ops" check --power "$mnt/r$((r - 1))" "$crash_tmp/journal$((r - 1))" 2>&1) ||
+		prev=$("$ops" check --power "$mnt/r$((r - 1))" "$jdir/journal$((r - 1))" 2>&1) ||
 			{ rc=1; out="$out
 round $((r - 1)) again: $prev"; }
 	fi
