@@ -191,9 +191,23 @@ static void piece_set(struct rs_obj *o, uint64_t idx, uint64_t bits)
 	}
 }
 
-/* Read @id's record and piece map from its head. */
-static int obj_load(struct rs_store *r, uint64_t id, struct rs_obj **out,
-		    struct mixfs_err *err)
+/*
+ * Bytes of piece 0 a reader wants along with the record, in the same op:
+ * a read of an object whose record is not cached then costs one round trip,
+ * not two. @got is SIZE_MAX when the record came from the cache and nothing
+ * was read.
+ */
+struct head_read {
+	uint64_t off;
+	size_t len;
+	char *buf;
+	size_t got;
+	int prval;
+};
+
+/* Read @id's record and piece map from its head (and @hr's bytes). */
+static int obj_load(struct rs_store *r, uint64_t id, struct head_read *hr,
+		    struct rs_obj **out, struct mixfs_err *err)
 {
 	static const char *const mkey[] = { "m" };
 	static const size_t mlen[] = { 1 };
@@ -220,11 +234,16 @@ static int obj_load(struct rs_store *r, uint64_t id, struct rs_obj **out,
 		if (first)
 			rados_read_op_omap_get_vals_by_keys2(op, mkey, 1, mlen,
 							     &mit, &mrv);
+		if (first && hr)
+			rados_read_op_read(op, hr->off, hr->len, hr->buf, &hr->got,
+					   &hr->prval);
 		rados_read_op_omap_get_vals2(op, after, "p.", 4096, &pit, &more,
 					     &prv);
 		ret = rados_read_op_operate(op, r->io, oid, 0);
 		if (!ret)
 			ret = mrv < 0 ? mrv : prv;
+		if (!ret && first && hr && hr->prval < 0)
+			ret = hr->prval;
 		if (!ret && first) {
 			ret = -EUCLEAN;
 			while (!rados_omap_get_next2(mit, &k, &v, &kl, &vl) && k)
@@ -295,8 +314,9 @@ static void cache_insert(struct rs_stripe *st, struct rs_obj *o)
 	st->ncache--;
 }
 
-int rs_obj_get(struct rs_store *r, uint64_t id, bool exclusive,
-	       struct rs_obj **out, struct mixfs_err *err)
+static int obj_get(struct rs_store *r, uint64_t id, bool exclusive,
+		   struct head_read *hr, struct rs_obj **out,
+		   struct mixfs_err *err)
 {
 	struct rs_stripe *st = rs_stripe_of(r, id);
 	struct rs_obj **pp, *o;
@@ -314,10 +334,12 @@ int rs_obj_get(struct rs_store *r, uint64_t id, bool exclusive,
 	if (!exclusive)
 		pthread_mutex_unlock(&st->mu);
 	if (pp) {
+		if (hr)
+			hr->got = SIZE_MAX;
 		*out = o;
 		return 0;
 	}
-	ret = obj_load(r, id, &o, err);
+	ret = obj_load(r, id, hr, &o, err);
 	if (ret)
 		return ret;
 	if (!exclusive)
@@ -333,6 +355,12 @@ int rs_obj_get(struct rs_store *r, uint64_t id, bool exclusive,
 		pthread_mutex_unlock(&st->mu);
 	*out = o;
 	return 0;
+}
+
+int rs_obj_get(struct rs_store *r, uint64_t id, bool exclusive,
+	       struct rs_obj **out, struct mixfs_err *err)
+{
+	return obj_get(r, id, exclusive, NULL, out, err);
 }
 
 int rs_obj_add(struct rs_store *r, struct rs_obj *o)
@@ -385,7 +413,8 @@ struct obj_view {
 };
 
 static int obj_view(struct rs_store *r, uint64_t id, uint64_t first,
-		    uint64_t last, struct obj_view *v, struct mixfs_err *err)
+		    uint64_t last, struct head_read *hr, struct obj_view *v,
+		    struct mixfs_err *err)
 {
 	struct rs_stripe *st = rs_stripe_of(r, id);
 	struct rs_obj *o, **pp;
@@ -393,7 +422,7 @@ static int obj_view(struct rs_store *r, uint64_t id, uint64_t first,
 	int ret;
 
 	memset(v, 0, sizeof(*v));
-	ret = rs_obj_get(r, id, false, &o, err);
+	ret = obj_get(r, id, false, hr, &o, err);
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&st->mu);
@@ -401,7 +430,7 @@ static int obj_view(struct rs_store *r, uint64_t id, uint64_t first,
 	pp = cache_find(st, id);
 	if (!pp || *pp != o) {
 		pthread_mutex_unlock(&st->mu);
-		return obj_view(r, id, first, last, v, err);
+		return obj_view(r, id, first, last, hr, v, err);
 	}
 	v->size = o->size;
 	v->mtime = o->mtime;
@@ -756,7 +785,7 @@ int rs_stat(struct objstore *s, uint64_t id, struct objstore_stat *st,
 	int ret;
 
 	pthread_rwlock_rdlock(&sp->lock);
-	ret = obj_view(r, id, 1, 0, &v, err);
+	ret = obj_view(r, id, 1, 0, NULL, &v, err);
 	pthread_rwlock_unlock(&sp->lock);
 	if (ret)
 		return ret;
@@ -773,6 +802,7 @@ ssize_t rs_read(struct objstore *s, uint64_t id, uint64_t off, void *buf,
 	struct rs_store *r = rs_of(s);
 	struct rs_stripe *sp = rs_stripe_of(r, id);
 	struct batch b = { .r = r, .id = id, .what = "reading", .err = err };
+	struct head_read hr = { 0 };
 	uint64_t pos, end, first, last;
 	char *dst = buf;
 	struct obj_view v;
@@ -781,7 +811,13 @@ ssize_t rs_read(struct objstore *s, uint64_t id, uint64_t off, void *buf,
 	pthread_rwlock_rdlock(&sp->lock);
 	first = off >> r->piece_shift;
 	last = len ? (off + len - 1) >> r->piece_shift : first;
-	ret = obj_view(r, id, first, last, &v, err);
+	if (first == 0 && len) {
+		hr.off = off;
+		hr.len = (size_t)(r->piece - off) < len ?
+			(size_t)(r->piece - off) : len;
+		hr.buf = dst;
+	}
+	ret = obj_view(r, id, first, last, hr.buf ? &hr : NULL, &v, err);
 	if (ret)
 		goto out_unlock;
 	if (off >= v.size || len == 0)
@@ -795,10 +831,15 @@ ssize_t rs_read(struct objstore *s, uint64_t id, uint64_t off, void *buf,
 		size_t n = (size_t)(r->piece - in < end - pos ?
 				    r->piece - in : end - pos);
 
-		if (piece_bits(&v.range, idx))
+		if (idx == 0 && hr.buf && hr.got != SIZE_MAX) {
+			/* Read with the record: zeros past what the head held. */
+			if (hr.got < n)
+				memset(dst + hr.got, 0, n - hr.got);
+		} else if (piece_bits(&v.range, idx)) {
 			ret = batch_read(&b, idx, in, dst + (pos - off), n);
-		else
+		} else {
 			memset(dst + (pos - off), 0, n);
+		}
 		pos += n;
 	}
 	ret = batch_end(&b, ret);
@@ -1078,7 +1119,7 @@ int rs_recount(struct rs_store *r, uint64_t *used, uint64_t *objects,
 		id = strtoull(name + 2, &end, 16);
 		if (*end || !id)
 			continue;
-		ret = obj_load(r, id, &o, err);
+		ret = obj_load(r, id, NULL, &o, err);
 		if (ret == -ENOENT)
 			continue;	/* removed since it was listed */
 		if (ret)
