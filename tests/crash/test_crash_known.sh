@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # test_crash_known.sh MIXFS - exact reproducers for crash problems the
 # random tests found in tablefs, each one SIGKILLing the daemon at a
-# chosen instruction: gdb stops it at the first tfs_txn_commit of a
-# request and kills it there. Prints TAP. Registered only when
-# MIXFS_CRASH_STRICT=1 is set at `meson setup` time, because the first
-# case fails until tablefs is fixed (docs/testing.md, "Crash
-# consistency", known problems). Needs gdb and a daemon with symbols.
+# chosen place: gdb stops it when a request reaches a function
+# (tfs_txn_commit, objstore_write) and kills it there. Prints TAP. The
+# file's data always reads back as acknowledged; fsck is what fails.
+# Registered only when MIXFS_CRASH_STRICT=1 is set at `meson setup`
+# time, because four cases fail until tablefs is fixed (docs/testing.md,
+# "Crash consistency", known problems). Needs gdb and a daemon with
+# symbols.
 set -u
 mixfs=$1
 ops=/bin/true
