@@ -9,7 +9,7 @@
 # SIGKILL: fsck clean, everything acknowledged there. Prints TAP, two
 # cases a cut. Why not dm-flakey: docs/testing.md, "Crash consistency".
 #
-# 10 cuts (MIXFS_LONG=1: 100; MIXFS_CRASH_ROUNDS=n); MIXFS_SEED as in
+# 6 cuts (MIXFS_LONG=1: 100; MIXFS_CRASH_ROUNDS=n); MIXFS_SEED as in
 # test_crash_kill.sh. Needs root (loop devices, mount).
 set -u
 mixfs=$1
@@ -17,7 +17,7 @@ ops=$2
 crash_store=loop
 . "$(dirname "$0")/lib.sh"
 
-rounds=10
+rounds=6
 [ "${MIXFS_LONG:-0}" = 1 ] && rounds=100
 rounds=${MIXFS_CRASH_ROUNDS:-$rounds}
 seed=${MIXFS_SEED:-$(( ($(date +%s%N) / 1000 + $$) % 1000000000 ))}
