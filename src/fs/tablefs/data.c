@@ -114,13 +114,31 @@ static int get_file(struct tfs_txn *t, uint64_t ino, struct tfs_inode *in)
 	return 0;
 }
 
+/*
+ * Before the file grows past its size over bytes this change does not
+ * write: data reaches the object before the inode record, so a crash can
+ * leave the object longer than the file, and growing would show those
+ * never-acknowledged bytes instead of zeros. Cut them first.
+ */
+static int drop_past_size(struct tfs *fs, const struct tfs_inode *in)
+{
+	struct objstore_stat st;
+	int ret = objstore_stat(fs->data, in->ino, &st, NULL);
+
+	if (ret || st.size <= in->r.size)
+		return ret;
+	return objstore_truncate(fs->data, in->ino, in->r.size, NULL);
+}
+
 /* Make the data of @in hold @size bytes (inline or object). */
 static int set_size(struct tfs *fs, struct tfs_inode *in, uint64_t size)
 {
 	int ret;
 
 	if (in->r.flags & TFS_I_OBJECT) {
-		ret = objstore_truncate(fs->data, in->ino, size, NULL);
+		ret = size > in->r.size ? drop_past_size(fs, in) : 0;
+		if (!ret)
+			ret = objstore_truncate(fs->data, in->ino, size, NULL);
 	} else if (size <= fs->inline_max) {
 		ret = tfs_inode_resize_tail(in, (size_t)size);
 	} else {
@@ -160,7 +178,11 @@ ssize_t tfs_write(struct tfs *fs, uint64_t ino, uint64_t off,
 	if (ret)
 		goto out_in;
 	if (in.r.flags & TFS_I_OBJECT) {
-		ret = objstore_write(fs->data, ino, off, buf, len, NULL);
+		if (off > in.r.size && (flags & TFS_I_OBJECT))
+			ret = drop_past_size(fs, &in);	/* a gap to zero */
+		if (!ret)
+			ret = objstore_write(fs->data, ino, off, buf, len,
+					     NULL);
 	} else {
 		if (end > in.tail_len)
 			ret = tfs_inode_resize_tail(&in, (size_t)end);

@@ -244,6 +244,7 @@ static int free_inode(struct tfs *fs, uint64_t ino)
 			tfs_txn_abort(&t);
 			return ret;
 		}
+		ret = 0;	/* already gone: a crash after the removal */
 	}
 	if (S_ISDIR(in.r.mode)) {
 		struct dir d;
