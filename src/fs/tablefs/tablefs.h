@@ -172,7 +172,9 @@ int tfs_open_file(struct tfs *fs, uint64_t ino);
 bool tfs_close_file(struct tfs *fs, uint64_t ino);
 
 /* Check every invariant of the filesystem at @uri (not mounted); one line
- * per problem into @out. Returns the number of problems, or -errno. */
+ * per problem into @out (with @repair: the problem and what was done).
+ * Returns the number of problems (with @repair: those left unrepaired),
+ * or -errno. */
 int tfs_fsck(const char *uri, bool repair, struct fsd_buf *out,
 	     struct mixfs_err *err);
 
