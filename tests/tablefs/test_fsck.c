@@ -390,6 +390,7 @@ static void close_work(struct state *s)
 #define IR_MODE		4
 #define IR_UID		8
 #define IR_NLINK	16
+#define IR_SIZE		24
 #define IR_RDEV		32
 #define IR_ATIME	48
 #define IR_END		112
@@ -453,6 +454,10 @@ static const char *undetectable(const struct rec *r, const unsigned char *v,
 		if (first >= IR_MODE && last < IR_UID &&
 		    !((rd32(v + IR_MODE) ^ rd32(r->v + IR_MODE)) & ~07777u))
 			return "permission bits have no checksum";
+		if (first >= IR_SIZE && last < IR_SIZE + 8 &&
+		    S_ISREG(rd32(r->v + IR_MODE)) && (r->v[1] & 0x01) &&
+		    rd64(v + IR_SIZE) < rd64(r->v + IR_SIZE))
+			return "a smaller size over an object's data is what a crash leaves";
 		if (first >= IR_RDEV && last < IR_RDEV + 8 &&
 		    S_ISCHR(rd32(r->v + IR_MODE)))
 			return "device numbers have no checksum";

@@ -136,8 +136,11 @@ static int set_size(struct tfs *fs, struct tfs_inode *in, uint64_t size)
 	int ret;
 
 	if (in->r.flags & TFS_I_OBJECT) {
-		ret = size > in->r.size ? drop_past_size(fs, in) : 0;
-		if (!ret)
+		/* Shrinking: the caller cuts the object after its batch, so a
+		 * crash leaves the old data or the new size, never zeros in
+		 * place of data under the old size. */
+		ret = size >= in->r.size ? drop_past_size(fs, in) : 0;
+		if (!ret && size >= in->r.size)
 			ret = objstore_truncate(fs->data, in->ino, size, NULL);
 	} else if (size <= fs->inline_max) {
 		ret = tfs_inode_resize_tail(in, (size_t)size);
@@ -231,6 +234,7 @@ static void set_time(struct tfs_time *dst, const struct timespec *src,
 int tfs_setattr(struct tfs *fs, uint64_t ino, const struct stat *attr,
 		int to_set, struct stat *out)
 {
+	uint64_t old_size = 0;
 	uint8_t flags = 0;
 	struct tfs_txn t;
 	struct tfs_inode in;
@@ -246,6 +250,7 @@ int tfs_setattr(struct tfs *fs, uint64_t ino, const struct stat *attr,
 	if (ret)
 		goto out_abort;
 	flags = in.r.flags;
+	old_size = in.r.size;
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		if (S_ISDIR(in.r.mode))
 			ret = -EISDIR;
@@ -283,6 +288,10 @@ int tfs_setattr(struct tfs *fs, uint64_t ino, const struct stat *attr,
 		tfs_inode_to_stat(fs, &in, out);
 	else
 		undo_object(fs, &in, flags);
+	/* The shrink set_size() left to us; if it fails, the excess past
+	 * the size is harmless and cut before the file grows again. */
+	if (!ret && (in.r.flags & TFS_I_OBJECT) && in.r.size < old_size)
+		objstore_truncate(fs->data, ino, in.r.size, NULL);
 	tfs_inode_release(&in);
 	pthread_mutex_unlock(&fs->lock);
 	return ret;

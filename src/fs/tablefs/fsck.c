@@ -474,8 +474,8 @@ static int make_missing_inodes(struct fk *c)
 		/* Only a header says a directory was there: a stray record
 		 * (a flipped key) has none, and is dropped instead. */
 		if (fi || (!c->dirs[i].hdr_seen && ino != TFS_ROOT_INO) ||
-		    ino >= FSD_CTL_INO_BASE)
-			continue;
+		    ino >= FSD_CTL_INO_BASE || ino == 0)
+			continue;	/* inode 0 never exists: dropped */
 		fi = ino_add(c, ino);
 		if (!fi)
 			return -ENOMEM;
@@ -1102,6 +1102,18 @@ static void check_objects(struct fk *c)
 				   o->meta_present ? "corrupt" : "missing");
 			o->want_size = fi->r.size;
 			o->meta_dirty = true;
+		} else if (o->size > fi->r.size && o->chunk_end > fi->r.size &&
+			   o->chunk_end <= o->size) {
+			/*
+			 * Data reaches the object before the inode record, and
+			 * a shrink cuts the object after it: a crash in
+			 * between leaves an object holding data past the
+			 * file's size. No damage: reads stop at the size, and
+			 * tablefs cuts the excess before the file grows. (A
+			 * damaged size alone, with no data out there, is
+			 * still reported below.)
+			 */
+			o->want_size = o->size;
 		} else if (o->size != fi->r.size) {
 			fk_problem(c, o->size > fi->r.size ?
 				   "object cut to the file's size" :

@@ -717,7 +717,7 @@ static int remove_entry(struct tfs *fs, uint64_t parent, const char *name,
 	struct tfs_inode pin, in;
 	struct dir_entry e;
 	struct dir d;
-	bool free_data = false;
+	bool free_data = false, gone_inline = false;
 	int ret;
 
 	if (tfs_is_readonly(fs))
@@ -760,6 +760,9 @@ static int remove_entry(struct tfs *fs, uint64_t parent, const char *name,
 		ret = dir_remove(&d, name, strlen(name), NULL, NULL);
 	if (!ret)
 		ret = drop_link(fs, &t, &in, &free_data);
+	gone_inline = !ret && !free_data && in.r.nlink == 0 &&
+		      S_ISREG(in.r.mode) && !(in.r.flags & TFS_I_OBJECT) &&
+		      !fsd_itable_count(&fs->opens, in.ino);
 	if (!ret) {
 		if (want_dir)
 			pin.r.nlink--;
@@ -774,6 +777,10 @@ static int remove_entry(struct tfs *fs, uint64_t parent, const char *name,
 	ret = tfs_txn_commit(&t, false);
 	if (!ret && free_data)
 		free_inode(fs, e.ino);	/* on failure the next mount retries */
+	else if (!ret && gone_inline)
+		/* An inline file can have an object left by a crash while it
+		 * grew past the inline size: nothing else would free it. */
+		objstore_remove(fs->data, e.ino, NULL);
 	pthread_mutex_unlock(&fs->lock);
 	return ret;
 out_dir:
