@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# quickstart.sh [MOUNTPOINT] - install what is missing, build mixfs, and
-# mount the default filesystem (tablefs on RocksDB under /var/lib/mixfs) at
-# MOUNTPOINT (default /mnt/mixfs). Running it again is harmless.
+# quickstart.sh [--with-ceph] [MOUNTPOINT] - install what is missing, build
+# mixfs, and mount the default filesystem (tablefs on RocksDB under
+# /var/lib/mixfs) at MOUNTPOINT (default /mnt/mixfs). --with-ceph also
+# installs Ceph's daemons, for trying the rados: store on this machine.
+# Running it again is harmless.
 set -eu
 cd "$(dirname "$0")"
 . scripts/deps.sh
+extra=""
+if [ "${1:-}" = --with-ceph ]; then
+	extra="ceph-mon ceph-osd ceph-common"
+	shift
+fi
 mnt=${1:-/mnt/mixfs}
 
-mixfs_install_deps
+mixfs_install_deps $extra
 mixfs_build build
 mixfs=$PWD/build/tools/mixfs
 if [ "$(id -u)" -eq 0 ]; then

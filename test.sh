@@ -21,7 +21,7 @@ for a in "$@"; do
 done
 export MIXFS_LONG=$long
 
-mixfs_install_deps || { echo "0 passed, 1 failed"; exit 1; }
+mixfs_install_deps $MIXFS_TEST_PACKAGES || { echo "0 passed, 1 failed"; exit 1; }
 
 logs=()
 for variant in plain sanitize; do

@@ -1,11 +1,15 @@
 # deps.sh - sourced by quickstart.sh and test.sh: install the Debian packages
 # mixfs needs, running apt-get only when one is missing.
 
-# librados-dev builds the rados: backend; ceph-mon, ceph-osd and ceph-common
-# run the throw-away cluster its tests use (tests/objstore/ceph_cluster.sh).
+# librados-dev builds the rados: backend.
 MIXFS_PACKAGES="meson ninja-build pkg-config gcc libc6-dev python3
   libfuse3-dev fuse3 librocksdb-dev uuid-dev libcmocka-dev libxxhash-dev
-  libunistring-dev librados-dev ceph-mon ceph-osd ceph-common"
+  libunistring-dev librados-dev"
+# What only the tests need: ceph-mon, ceph-osd and ceph-common run the
+# throw-away cluster of the rados: tests (tests/objstore/ceph_cluster.sh);
+# e2fsprogs makes the ext4 image of the power-loss test (tests/crash).
+# test.sh installs them; quickstart.sh with --with-ceph installs Ceph.
+MIXFS_TEST_PACKAGES="ceph-mon ceph-osd ceph-common e2fsprogs"
 
 mixfs_install_deps() {
 	local missing="" p
