@@ -104,7 +104,9 @@ static const char mount_usage[] =
 "usage: mixfs mount [-o OPTIONS] [--store STORE_URI] [--driver NAME] [-f] MOUNTPOINT\n"
 "  Mount a filesystem. Without --store, uses (and on first use makes) the\n"
 "  default store under /var/lib/mixfs (or $XDG_DATA_HOME/mixfs).\n"
-"  -o OPTIONS    ro, allow_other, nonempty, max_threads=N, debug, and the\n"
+"  -o OPTIONS    ro, allow_other, nonempty, max_threads=N, debug, the events\n"
+"                options (space_low=, space_ok=, inodes_low=, inodes_ok=,\n"
+"                errors=, events_socket=, store_timeout=SECONDS), and the\n"
 "                driver's own (tablefs: data=STORE_URI, writeback=on|off)\n"
 "  -f            stay in the foreground\n";
 

@@ -40,6 +40,13 @@ static const struct {
 	{ "events_last_seq", "events_last_seq", "Sequence number of the last event." },
 	{ "pid", "daemon_pid", "Process id of the daemon." },
 	{ "inline_max", "inline_max_bytes", "Files up to this size are kept inline with their metadata." },
+	{ "store_timeout_ms", "store_timeout_milliseconds", "A store call stuck longer than this is an outage." },
+	{ "store_outages", "store_outages", "Outages of the object store since mount (failures or stalls)." },
+	{ "store_failed_calls", "store_failed_calls", "Store calls that failed since mount." },
+	{ "store_stalled_calls", "store_stalled_calls", "Store calls that were stuck past the timeout." },
+	{ "store_calls_in_flight", "store_calls_in_flight", "Store calls running now." },
+	{ "errors_io", "errors_io", "I/O errors returned since mount." },
+	{ "errors_checksum", "errors_checksum", "Checksum errors found since mount." },
 };
 
 static bool is_number(const char *s)
