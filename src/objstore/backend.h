@@ -101,6 +101,7 @@ extern const struct objstore_ops objstore_mem_ops;
 extern const struct objstore_ops objstore_dir_ops;
 extern const struct objstore_ops objstore_rocksdb_ops;
 extern const struct objstore_ops objstore_faulty_ops;
+extern const struct objstore_ops objstore_cache_ops;
 #ifdef MIXFS_HAVE_RADOS
 extern const struct objstore_ops objstore_rados_ops;
 #endif

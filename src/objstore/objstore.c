@@ -17,6 +17,7 @@ static const struct objstore_ops *const backends[] = {
 	&objstore_dir_ops,
 	&objstore_rocksdb_ops,
 	&objstore_faulty_ops,
+	&objstore_cache_ops,
 #ifdef MIXFS_HAVE_RADOS
 	&objstore_rados_ops,
 #endif
@@ -54,7 +55,7 @@ int objstore_open(const char *uri, unsigned flags, struct objstore **out,
 			"was not found when it was built)");
 	return mixfs_err_set(err, -EINVAL,
 		"unknown store scheme '%.*s' in '%s' (known: mem, dir, rocksdb, "
-		"faulty, rados)", (int)n, uri, uri);
+		"faulty, cache, rados)", (int)n, uri, uri);
 }
 
 int objstore_close(struct objstore *s)

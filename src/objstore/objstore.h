@@ -10,6 +10,9 @@
  *                                  objects kept open (default 256)
  *   rocksdb:PATH[?size=N]          objects chunked into RocksDB keys
  *   faulty:SPEC:INNER-URI          wraps INNER-URI and injects faults
+ *   cache:SPEC:REMOTE-URI          a bounded local store in front of
+ *                                  REMOTE-URI; SPEC holds local=[URI] and
+ *                                  max=SIZE (objstore_cache.h)
  *
  * SIZE accepts a plain byte count or a K/M/G/T suffix (powers of 1024).
  * The faulty SPEC grammar is documented in objstore_faulty.h.
