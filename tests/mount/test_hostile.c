@@ -4,7 +4,7 @@
  * UTF-8), names at and past 255 bytes, paths at and past PATH_MAX and
  * trees deeper than any path can name, symlink loops, threads racing
  * RENAME_EXCHANGE, rename, rmdir, create, link and unlink in the same
- * directories, offsets at and past 2^63 - 1 and negative ones, O_DIRECT
+ * directories, opens racing a rename that replaces the name, offsets at and past 2^63 - 1 and negative ones, O_DIRECT
  * and mmap on one file, and a file at the largest size the filesystem
  * allows.
  *
@@ -37,6 +37,15 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+/* MIXFS_STRICT=1: fail on the deviations this test otherwise reports
+ * with a "# " line. */
+static bool strict(void)
+{
+	const char *v = getenv("MIXFS_STRICT");
+
+	return v && !strcmp(v, "1");
+}
 
 /* --- names -------------------------------------------------------------- */
 
@@ -761,6 +770,66 @@ static void exchange_rename_rmdir_create_race_leaves_a_consistent_tree(
 	pthread_mutex_destroy(&r.lock);
 }
 
+/*
+ * rename() replaces its target atomically: a process opening the name
+ * all the while finds the old file or the new one, never no file.
+ */
+static void open_racing_a_replacing_rename_always_finds_a_file(void **state)
+{
+	static char buf[20000];
+	long opens = 0, enoent = 0, bad_reads = 0;
+	struct timespec t0, t;
+	pid_t pid;
+	int fd;
+
+	(void)state;
+	mt_write_file("s", buf, 5000);
+	fflush(NULL);
+	pid = fork();
+	CHECK(pid >= 0, "fork: %s", mt_errname(errno));
+	if (pid == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do {
+			for (int i = 0; i < 20; i++) {
+				fd = open("t", O_CREAT | O_TRUNC | O_WRONLY,
+					  0644);
+				if (fd < 0 || write(fd, buf, 5000 + i * 500) < 0 ||
+				    close(fd) < 0 || rename("t", "s") < 0)
+					_exit(1);
+			}
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		} while (t.tv_sec - t0.tv_sec < 2);
+		_exit(0);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		fd = open("s", O_RDONLY);
+		opens++;
+		if (fd < 0) {
+			CHECK(errno == ENOENT, "open of s: %s",
+			      mt_errname(errno));
+			enoent++;
+		} else {
+			ssize_t n = pread(fd, buf, sizeof(buf), 0);
+
+			bad_reads += n < 5000;
+			close(fd);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec < 2);
+	mt_wait_ok(pid, "the renaming child");
+	if ((enoent || bad_reads) && !strict()) {
+		printf("# %ld of %ld opens of a name being replaced by rename "
+		       "failed with ENOENT, %ld reads of an opened file fell "
+		       "short or failed (MIXFS_STRICT=1 fails here)\n",
+		       enoent, opens, bad_reads);
+		return;
+	}
+	CHECK(!enoent && !bad_reads, "%ld of %ld opens of a name being "
+	      "replaced by rename failed with ENOENT, %ld reads of an "
+	      "opened file fell short or failed", enoent, opens, bad_reads);
+}
+
 /* --- offsets and sizes -------------------------------------------------- */
 
 static void offsets_negative_or_past_2_63_fail_einval_or_efbig(void **state)
@@ -824,15 +893,6 @@ static void offsets_negative_or_past_2_63_fail_einval_or_efbig(void **state)
 	fd = CHECK_SYS(open("f", O_RDWR | O_APPEND));
 	CHECK_ERRNO(pwrite(fd, buf, 1, -1), EINVAL);
 	close(fd);
-}
-
-/* MIXFS_STRICT=1: fail on the deviations this test otherwise reports
- * with a "# " line. */
-static bool strict(void)
-{
-	const char *v = getenv("MIXFS_STRICT");
-
-	return v && !strcmp(v, "1");
 }
 
 /* Largest size ftruncate accepts, found by bisection; the file is left
@@ -1016,6 +1076,7 @@ int main(void)
 		MT_CASE(paths_to_path_max_and_trees_deeper_than_it),
 		MT_CASE(symlink_loops_end_in_eloop_chains_of_40_resolve),
 		MT_CASE(exchange_rename_rmdir_create_race_leaves_a_consistent_tree),
+		MT_CASE(open_racing_a_replacing_rename_always_finds_a_file),
 		MT_CASE(offsets_negative_or_past_2_63_fail_einval_or_efbig),
 		MT_CASE(file_at_the_largest_size_is_sparse_and_reads_its_last_byte),
 		MT_CASE(o_direct_and_mmap_of_one_file_agree_after_msync),
