@@ -2,7 +2,7 @@
  * gen_corpus.c - writes the seed inputs of the fuzz targets whose inputs
  * are binary records the code itself produces, so that every seed is a
  * real one: gen_corpus TARGET DIR (TARGET: balloc, event_json,
- * dir_linear, tablefs). The text
+ * dir_linear, tablefs, dirstore). The text
  * targets' seeds (uri, ctl) are written by hand. Run it again after a
  * format change and check the new files in.
  */
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "alloclib/balloc.h"
+#include "objstore/objstore.h"
 #include "fs/tablefs/tablefs.h"
 #include "events/events.h"
 #include "../dirlib/tb.h"
@@ -265,6 +266,74 @@ static void gen_tablefs(const char *dir)
 		exit(1);
 }
 
+extern const char *const fuzz_dirstore_paths[];
+
+/* Append the files of the dir: store at @root that fuzz_dirstore.c
+ * knows, as [index u8][length u16][bytes]. */
+static void dump_dirstore(const char *root, const char *dir,
+			  const char *name)
+{
+	unsigned char *out = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; fuzz_dirstore_paths[i]; i++) {
+		char path[512], buf[65535];
+		size_t len;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s", root,
+			 fuzz_dirstore_paths[i]);
+		f = fopen(path, "rb");
+		if (!f)
+			continue;
+		len = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		out = realloc(out, n + 3 + len);
+		if (!out)
+			exit(1);
+		out[n] = (unsigned char)i;
+		out[n + 1] = (unsigned char)len;
+		out[n + 2] = (unsigned char)(len >> 8);
+		memcpy(out + n + 3, buf, len);
+		n += 3 + len;
+	}
+	put_file(dir, name, out, n, NULL, 0);
+	free(out);
+}
+
+/* dir: stores made by the backend itself (fuzz_dirstore.c). */
+static void gen_dirstore(const char *dir)
+{
+	char path[] = "/tmp/mixfs-gen-XXXXXX", uri[128], data[9000];
+	struct objstore *s;
+	uint64_t id;
+
+	if (!mkdtemp(path))
+		exit(1);
+	snprintf(uri, sizeof(uri), "dir:%s/s", path);
+	must(objstore_open(uri, OBJSTORE_OPEN_CREATE, &s, NULL), "open");
+	must(objstore_close(s), "close");
+	snprintf(uri, sizeof(uri), "%s/s", path);
+	dump_dirstore(uri, dir, "empty");
+	snprintf(uri, sizeof(uri), "dir:%s/s?size=1G", path);
+	must(objstore_open(uri, 0, &s, NULL), "open");
+	memset(data, 'q', sizeof(data));
+	must(objstore_create_fresh(s, &id, NULL), "create");
+	must(objstore_write(s, id, 0, data, 5000, NULL), "write");
+	must(objstore_setattr(s, id, "a", "value", 5, NULL), "setattr");
+	must(objstore_setattr(s, id, "zz", "", 0, NULL), "setattr");
+	must(objstore_create_fresh(s, &id, NULL), "create");
+	must(objstore_write(s, id, 8192, data, 100, NULL), "write");
+	must(objstore_write(s, id, (UINT64_C(1) << 40) + 5, "far", 3, NULL),
+	     "write");
+	must(objstore_close(s), "close");
+	snprintf(uri, sizeof(uri), "%s/s", path);
+	dump_dirstore(uri, dir, "two-objects");
+	snprintf(uri, sizeof(uri), "rm -rf %s", path);
+	if (system(uri))
+		exit(1);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -275,6 +344,8 @@ int main(int argc, char **argv)
 		gen_balloc(argv[2]);
 	else if (!strcmp(argv[1], "event_json"))
 		gen_event_json(argv[2]);
+	else if (!strcmp(argv[1], "dirstore"))
+		gen_dirstore(argv[2]);
 	else if (!strcmp(argv[1], "tablefs"))
 		gen_tablefs(argv[2]);
 	else if (!strcmp(argv[1], "dir_linear"))
