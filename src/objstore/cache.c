@@ -70,6 +70,7 @@ struct cobj {
 	bool checked;		/* record compared with the remote */
 	bool changed;		/* changed through the cache since open */
 	bool have_version;	/* size/mtime below are the remote's now */
+	bool stray;		/* a piece's bytes could not be dropped */
 	uint64_t size;
 	struct timespec mtime;
 	struct cobj *hnext;
@@ -276,6 +277,7 @@ static void piece_drop(struct cache_store *cs, struct cpiece *p)
 	}
 	if (ret && ret != -ENOENT) {
 		keep = units(p->len);
+		o->stray = true;
 		local_failed(cs, ret, o->id, p->idx * cs->piece, "evict");
 	}
 	cs->used += keep;
@@ -1200,6 +1202,12 @@ static void records_save(struct cache_store *cs)
 
 			if (!o->npieces)
 				continue;
+			if (o->stray) {
+				/* Bytes no record would describe: next open
+				 * must not find them uncounted. */
+				objstore_remove(cs->local, o->id, NULL);
+				continue;
+			}
 			if (!o->have_version) {
 				if (objstore_stat(cs->remote, o->id, &st,
 						  NULL)) {
