@@ -53,10 +53,13 @@ static int fail(const struct mixfs_err *err, int code)
 /* --- mkfs --------------------------------------------------------------- */
 
 static const char mkfs_usage[] =
-"usage: mixfs mkfs [--driver NAME] [--size SIZE] [--force] STORE_URI\n"
+"usage: mixfs mkfs [--driver NAME] [--size SIZE] [--data URI] [--force] STORE_URI\n"
 "  Make a new filesystem in the store STORE_URI (e.g. rocksdb:/srv/fs).\n"
 "  --driver NAME  filesystem driver (default " DEFAULT_DRIVER ")\n"
 "  --size SIZE    capacity, e.g. 10G (default: the store's free space)\n"
+"  --data URI     store for file data, recorded in the filesystem (tablefs:\n"
+"                 default dir:data, host files in STORE_URI's directory;\n"
+"                 'same' keeps data in the metadata store)\n"
 "  --force        overwrite an existing filesystem\n";
 
 static int cmd_mkfs(int argc, char **argv)
@@ -65,6 +68,7 @@ static int cmd_mkfs(int argc, char **argv)
 		{ "driver", required_argument, NULL, 'd' },
 		{ "size", required_argument, NULL, 's' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "data", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -74,7 +78,7 @@ static int cmd_mkfs(int argc, char **argv)
 	const struct fsd_driver *d;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "+d:s:fh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+d:s:fD:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': driver = optarg; break;
 		case 's':
@@ -82,6 +86,7 @@ static int cmd_mkfs(int argc, char **argv)
 				die_usage(mkfs_usage, "bad size '%s'", optarg);
 			break;
 		case 'f': a.force = true; break;
+		case 'D': a.data = optarg; break;
 		case 'h': fputs(mkfs_usage, stdout); return 0;
 		default: die_usage(mkfs_usage, "bad option");
 		}

@@ -96,6 +96,8 @@ struct fsd_mount;
 struct fsd_mkfs_args {
 	uint64_t size;		/* capacity in bytes, 0 = the store's default */
 	bool force;		/* overwrite an existing filesystem */
+	const char *data;	/* store for file data, NULL: the driver's
+				 * default (meaning is the driver's) */
 };
 
 struct fsd_driver {

@@ -103,8 +103,14 @@ mount_store() {
 	[ -n "$daemon" ] || { echo "no daemon pid in: $(cat "$crash_tmp/mount.out")"; return 1; }
 }
 
+# The file data store the filesystems are made with (mkfs --data): the
+# default's when MIXFS_CRASH_DATA is unset. test_crash_power.sh sets it.
+crash_mkfs() {
+	"$mixfs" mkfs ${MIXFS_CRASH_DATA:+--data "$MIXFS_CRASH_DATA"} --size 16G "$@" "$store" >/dev/null
+}
+
 make_store() {
-	"$mixfs" mkfs --size 16G "$store" >/dev/null || bail "mkfs failed"
+	crash_mkfs || bail "mkfs failed"
 	mount_store >/dev/null || bail "mount failed"
 }
 
@@ -170,6 +176,6 @@ fsck_check() {
 # so one problem is reported once, not again in every later round.
 reformat_store() {
 	"$mixfs" umount "$mnt" >/dev/null 2>&1 || { kill_daemon; unmount_dead; }
-	"$mixfs" mkfs --force --size 16G "$store" >/dev/null || bail "mkfs failed"
+	crash_mkfs --force || bail "mkfs failed"
 	mount_store >/dev/null || bail "mount failed"
 }

@@ -653,7 +653,7 @@ static void run_case(struct state *s, size_t idx, const char *kind,
 		return;
 	s->injected++;
 	db = write_store(s, idx, k, klen, v, vlen);
-	ret = fk_run(db, false, &out, &err);
+	ret = fk_run(db, s->uri, false, &out, &err);
 	if (ret > 0 || ret < 0) {
 		s->detected++;
 	} else {
@@ -665,7 +665,7 @@ static void run_case(struct state *s, size_t idx, const char *kind,
 	}
 	fsd_buf_release(&out);
 	memset(&err, 0, sizeof(err));
-	ret = fk_run(db, true, &out, &err);
+	ret = fk_run(db, s->uri, true, &out, &err);
 	CHECK(ret == 0, "%s: repair left %d problems: %s\n%.*s", what, ret,
 	      ret < 0 ? mixfs_err_msg(&err, ret) : "", (int)out.len,
 	      out.data ? out.data : "");
@@ -679,7 +679,7 @@ static void run_case(struct state *s, size_t idx, const char *kind,
 		      (int)(nl ? nl - l : 40), l);
 	}
 	fsd_buf_release(&out);
-	ret = fk_run(db, false, &out, &err);
+	ret = fk_run(db, s->uri, false, &out, &err);
 	CHECK(ret == 0 && out.len == 0, "%s: check after repair: %d: %.*s",
 	      what, ret, (int)out.len, out.data ? out.data : "");
 	fsd_buf_release(&out);

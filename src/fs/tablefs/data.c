@@ -96,6 +96,28 @@ static void undo_object(struct tfs *fs, const struct tfs_inode *in,
 		objstore_remove(fs->data, in->ino, NULL);
 }
 
+/*
+ * Room for @need more bytes of file data. With the data in a store of its
+ * own, each store is bounded by the size the filesystem was made with, so
+ * each alone would let the two together hold twice that: the data must
+ * also fit beside what the metadata store holds (its objects: the event
+ * log). With one store, that store's own bound is the whole bound. A
+ * statfs that fails leaves the decision to the store's write.
+ */
+static int room_for(struct tfs *fs, uint64_t need)
+{
+	struct objstore_statfs ds, ms;
+
+	if (fs->data == fs->meta || !need ||
+	    objstore_statfs(fs->data, &ds, NULL) ||
+	    objstore_statfs(fs->meta, &ms, NULL))
+		return 0;
+	if (ds.used + ms.used > ds.capacity ||
+	    need > ds.capacity - ds.used - ms.used)
+		return -ENOSPC;
+	return 0;
+}
+
 /* Load a regular file for a change under fs->lock. */
 static int get_file(struct tfs_txn *t, uint64_t ino, struct tfs_inode *in)
 {
@@ -176,7 +198,11 @@ ssize_t tfs_write(struct tfs *fs, uint64_t ino, uint64_t off,
 	if (ret)
 		goto out_abort;
 	flags = in.r.flags;
-	if (!(in.r.flags & TFS_I_OBJECT) && end > fs->inline_max)
+	/* What a write past the end adds; one inside the file may fill
+	 * holes too, which the data store's own bound still catches. */
+	ret = room_for(fs, end > in.r.size ?
+		       end - (off > in.r.size ? off : in.r.size) : 0);
+	if (!ret && !(in.r.flags & TFS_I_OBJECT) && end > fs->inline_max)
 		ret = to_object(fs, &in);
 	if (ret)
 		goto out_in;
@@ -383,7 +409,8 @@ int tfs_fallocate(struct tfs *fs, uint64_t ino, int mode, uint64_t off,
 					 in.tail_len) - off));
 		tfs_now(&in.r.mtime);
 	} else {
-		if (!(mode & FALLOC_FL_KEEP_SIZE) && end > in.r.size)
+		ret = room_for(fs, end > in.r.size ? end - in.r.size : 0);
+		if (!ret && !(mode & FALLOC_FL_KEEP_SIZE) && end > in.r.size)
 			ret = set_size(fs, &in, end);
 		if (!ret)
 			ret = allocate(fs, &in, off, end);

@@ -502,7 +502,7 @@ static int make_missing_inodes(struct fk *c)
 		if (o->id == TFS_EVENTS_OBJ || o->id == 0 ||
 		    o->id >= FSD_CTL_INO_BASE || fk_ino_find(c, o->id))
 			continue;
-		if (!o->nchunks)
+		if (!o->nchunks || fk_data_leftover(c, o))
 			continue;	/* no data: nothing to keep */
 		fi = ino_add(c, o->id);
 		if (!fi)
@@ -1070,7 +1070,7 @@ static void check_objects(struct fk *c)
 		struct fk_ino *fi = fk_ino_find(c, o->id);
 		unsigned long long id = (unsigned long long)o->id;
 
-		if (o->id == TFS_EVENTS_OBJ) {
+		if (o->id == TFS_EVENTS_OBJ && !c->data_rec) {
 			o->want_size = o->size_ok ? o->size : o->chunk_end;
 			continue;
 		}
@@ -1086,6 +1086,8 @@ static void check_objects(struct fk *c)
 			o->want_size = o->size;
 			continue;
 		}
+		if (!fi && fk_data_leftover(c, o))
+			continue;
 		if (!fi || !live(fi) || !S_ISREG(fi->r.mode) ||
 		    !(fi->r.flags & TFS_I_OBJECT)) {
 			fk_problem(c, "object removed", "object %llu belongs to no file (%s)",
@@ -1097,7 +1099,11 @@ static void check_objects(struct fk *c)
 		}
 		o->want_size = o->size_ok ? o->size : fi->r.size;
 		if (!o->size_ok) {
-			fk_problem(c, "object record rebuilt with the file's size",
+			/* A data store of its own is mended through its API,
+			 * which cannot keep the data of an unreadable object. */
+			fk_problem(c, c->data_rec ?
+				   "object made anew with the file's size (its data is lost)" :
+				   "object record rebuilt with the file's size",
 				   "inode %llu: its object's record is %s", id,
 				   o->meta_present ? "corrupt" : "missing");
 			o->want_size = fi->r.size;
@@ -1112,6 +1118,14 @@ static void check_objects(struct fk *c)
 			 * tablefs cuts the excess before the file grows. (A
 			 * damaged size alone, with no data out there, is
 			 * still reported below.)
+			 */
+			o->want_size = o->size;
+		} else if (c->data_rec && o->size < fi->r.size) {
+			/*
+			 * Two stores, synced only by fsync: a power cut can
+			 * keep the batch with a new size and lose data not
+			 * yet synced. What is missing reads as zeros, as an
+			 * unsynced extension may on any filesystem.
 			 */
 			o->want_size = o->size;
 		} else if (o->size != fi->r.size) {
@@ -1139,7 +1153,7 @@ static void check_objects(struct fk *c)
 			o->meta_dirty = true;
 		}
 	}
-	for (size_t i = 0; i < c->ni; i++) {
+	for (size_t i = 0; i < c->ni && !c->data_unknown; i++) {
 		struct fk_ino *fi = &c->inos[i];
 
 		if (!live(fi) || !S_ISREG(fi->r.mode) ||
@@ -1204,12 +1218,15 @@ int fk_analyse(struct fk *c)
 		return ret;
 	check_counts(c);
 	check_objects(c);
+	fk_check_data_ranges(c);
+	fk_check_meta_objects(c);
 	fk_check_store(c);
 	return c->err;
 }
 
 void fk_release(struct fk *c)
 {
+	fk_data_release(c);
 	free(c->inos);
 	free(c->dirs);
 	free(c->ents);

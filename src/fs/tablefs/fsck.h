@@ -10,6 +10,12 @@
  * (src/objstore/rocksdb.c describes it; it stays private to the backend).
  * A change there must be made here as well; tests/tablefs/test_fsck.c
  * fails when they differ.
+ *
+ * A filesystem whose 'D' record names a store of its own for file data
+ * (the default since mkfs --data) keeps in the rocksdb: records only the
+ * event log's object; fsck_data.c reads the data store's objects through
+ * the objstore API into the same table the cross-checks use, and keeps the
+ * database's own objects aside (mobjs) for the store-level checks.
  */
 #ifndef MIXFS_TABLEFS_FSCK_H
 #define MIXFS_TABLEFS_FSCK_H
@@ -107,6 +113,12 @@ struct fk_dir {
 	size_t first, nent;	/* entries: ents[first .. first + nent) */
 };
 
+/* Bytes [off, off + len) of an object in a data store of its own whose
+ * checksum fails. */
+struct fk_bad {
+	uint64_t off, len;
+};
+
 struct fk_obj {
 	uint64_t id;
 	bool meta_present, size_ok;
@@ -117,6 +129,8 @@ struct fk_obj {
 	bool remove;		/* repair removes every key of the object */
 	bool meta_dirty;	/* repair rewrites size/allocated */
 	uint64_t want_size;
+	struct fk_bad *bad;	/* data store of its own: failing ranges */
+	size_t nbad;
 };
 
 /* A record repair removes (copied key). */
@@ -161,6 +175,21 @@ struct fk {
 	size_t ndel, cdel;
 
 	uint64_t lf;		/* /lost+found's inode, once known */
+
+	/* File data in a store of its own (fsck_data.c). */
+	const char *uri;	/* the metadata store's URI: resolves 'D' */
+	bool data_rec;		/* a 'D' record names the data store */
+	bool data_rec_bad;	/* ... but its value is not a URI */
+	bool data_rec_put;	/* repair writes data_uri as the 'D' record */
+	bool data_unknown;	/* its objects cannot be seen: not checked */
+	bool data_make;		/* repair makes the store anew (missing) */
+	size_t data_rec_len;
+	char *data_uri;		/* the record's value */
+	char *data_open;	/* ... made openable (tfs_data_uri_resolve) */
+	struct objstore *data;	/* the data store while checking */
+	struct fk_obj *mobjs;	/* the database's own objects, then */
+	size_t nmo;
+	char why[300];		/* an operational error's sentence */
 };
 
 /* --- fsck.c ------------------------------------------------------------- */
@@ -207,17 +236,54 @@ uint64_t fk_chunk_hash(const void *data, size_t len, uint64_t id,
 		       uint64_t idx);
 void fk_put_be64(unsigned char *p, uint64_t v);
 
+/* --- fsck_data.c -------------------------------------------------------- */
+
+/* The value of a 'D' record (a key of one byte). 0 or -ENOMEM. */
+int fk_data_record(struct fk *c, const unsigned char *v, size_t vlen);
+/*
+ * After the pass over the database: when file data lives in a store of
+ * its own, move the database's objects to c->mobjs and fill c->objs from
+ * the data store (every object read, so checksums are verified), pointing
+ * the inodes at them. Reports a record or store that cannot be used.
+ * 0 or the operational error (c->err, c->why).
+ */
+int fk_data_load(struct fk *c);
+/*
+ * Whether @o, an object of a data store of its own with no inode, is a
+ * crash's harmless leftover: its id is at or past the inode counter, so
+ * the batch that made its inode never became durable (the two stores are
+ * ordered only by fsync). Nothing refers to it; the next mount removes
+ * it, and an inode given its number starts the object afresh.
+ */
+bool fk_data_leftover(struct fk *c, const struct fk_obj *o);
+/* Report the failing ranges of the data store's objects that are kept. */
+void fk_check_data_ranges(struct fk *c);
+/* The database's own objects when data lives elsewhere: only the event
+ * log belongs there. */
+void fk_check_meta_objects(struct fk *c);
+/* The objects whose records the rocksdb: store holds (c->objs, or
+ * c->mobjs when data lives elsewhere) and their number. */
+struct fk_obj *fk_store_objs(struct fk *c, size_t *n);
+/* Write repair's decisions about the data store: objects removed, cut,
+ * extended, made; failing ranges punched. Made before the database's
+ * batch, each change on its own: an interrupted repair leaves what the
+ * next check finds and finishes. 0 or -errno (c->why says what failed). */
+int fk_data_apply(struct fk *c);
+/* Close the data store and free what fk_data_load() made. */
+void fk_data_release(struct fk *c);
+
 /* --- fsck_repair.c ------------------------------------------------------ */
 
 /* Write every decision of a repairing fk_analyse() as one synced batch.
  * 0, or -errno with nothing written. */
 int fk_apply(struct fk *c);
 /*
- * tfs_fsck() on a database the caller opened (and closes): the same
- * check, repair and check again. For tests, which open a store once per
- * case instead of once per call. Returns as tfs_fsck().
+ * tfs_fsck() on a database the caller opened (and closes) from the store
+ * @uri (which places a data store named relative to it): the same check,
+ * repair and check again. For tests, which open a store once per case
+ * instead of once per call. Returns as tfs_fsck().
  */
-int fk_run(rocksdb_t *db, bool repair, struct fsd_buf *out,
+int fk_run(rocksdb_t *db, const char *uri, bool repair, struct fsd_buf *out,
 	   struct mixfs_err *err);
 
 #endif

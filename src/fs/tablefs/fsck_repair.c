@@ -8,7 +8,8 @@
  * reported as left and counted in the return value. What it deliberately
  * does not do: repair a store that is in use (RocksDB's lock refuses a
  * second opener) or any store but rocksdb: (tablefs's metadata lives
- * nowhere else).
+ * nowhere else). A data store of its own is mended first, through the
+ * objstore API (fsck_data.c), so that part is not in the atomic batch.
  */
 #include "fs/tablefs/fsck.h"
 
@@ -265,10 +266,12 @@ static int apply_objects(struct fk *c, rocksdb_writebatch_t *b)
 {
 	unsigned char k[10];
 	uint64_t used = 0, objects = 0, next = 1;
+	size_t no;
+	struct fk_obj *objs = fk_store_objs(c, &no);
 	int ret;
 
-	for (size_t i = 0; i < c->no; i++) {
-		struct fk_obj *o = &c->objs[i];
+	for (size_t i = 0; i < no; i++) {
+		struct fk_obj *o = &objs[i];
 		uint64_t held = o->allocated;
 
 		if (o->remove) {
@@ -297,8 +300,8 @@ static int apply_objects(struct fk *c, rocksdb_writebatch_t *b)
 	for (size_t i = 0; i < c->ni; i++) {
 		const struct fk_ino *fi = &c->inos[i];
 
-		if (fi->state == FK_GONE || !fi->obj_make)
-			continue;
+		if (fi->state == FK_GONE || !fi->obj_make || c->data_rec)
+			continue;	/* data store of its own: fsck_data.c */
 		put_meta(b, fi->ino, fi->r.size, 0);
 		objects++;
 		if (fi->ino >= next)
@@ -353,6 +356,12 @@ static void apply_super(struct fk *c, rocksdb_writebatch_t *b)
 		rocksdb_writebatch_put(b, (const char *)k, 1,
 				       (const char *)&sb, sizeof(sb));
 	}
+	if (c->data_rec_put) {
+		unsigned char k[1] = { TFS_K_DATA };
+
+		rocksdb_writebatch_put(b, (const char *)k, 1, c->data_uri,
+				       strlen(c->data_uri));
+	}
 	if (c->next_dirty) {
 		unsigned char k[1] = { TFS_K_NEXT }, v[8];
 
@@ -371,6 +380,13 @@ int fk_apply(struct fk *c)
 
 	if (!b)
 		return -ENOMEM;
+	/* The data store first: an object made, cut or freed there before a
+	 * batch that never comes is what the next check finishes. */
+	ret = fk_data_apply(c);
+	if (ret) {
+		rocksdb_writebatch_destroy(b);
+		return ret;
+	}
 	for (size_t i = 0; i < c->ndel; i++)
 		rocksdb_writebatch_delete(b, (const char *)c->dels[i].key,
 					  c->dels[i].klen);
@@ -441,11 +457,12 @@ static int open_db(const char *uri, rocksdb_t **db, struct mixfs_err *err)
 	return ret;
 }
 
-static int run(rocksdb_t *db, bool repair, struct fsd_buf *out,
-	       struct fk *c)
+static int run(rocksdb_t *db, const char *uri, bool repair,
+	       struct fsd_buf *out, struct fk *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->db = db;
+	c->uri = uri;
 	c->ro = rocksdb_readoptions_create();
 	c->out = out;
 	c->repair = repair;
@@ -458,36 +475,47 @@ static void finish(struct fk *c)
 	fk_release(c);
 }
 
-int fk_run(rocksdb_t *db, bool repair, struct fsd_buf *out,
+/* The sentence for operational error @ret of the check in @c. */
+static int failed(struct fk *c, struct mixfs_err *err, const char *what,
+		  int ret)
+{
+	if (c->why[0])
+		return mixfs_err_set(err, ret, "%s: %s", what, c->why);
+	return mixfs_err_set(err, ret, "%s: %s", what, strerror(-ret));
+}
+
+int fk_run(rocksdb_t *db, const char *uri, bool repair, struct fsd_buf *out,
 	   struct mixfs_err *err)
 {
 	struct fsd_buf again = { 0 };
 	struct fk c;
 	int ret;
 
-	ret = run(db, repair, out, &c);
+	ret = run(db, uri, repair, out, &c);
 	if (!ret && !c.fs_records) {
 		ret = mixfs_err_set(err, -ENOENT,
 			"no tablefs filesystem in this store (run mixfs mkfs)");
 		goto out;
 	}
 	if (ret) {
-		ret = mixfs_err_set(err, ret, "checking failed: %s",
-				    strerror(-ret));
+		ret = failed(&c, err, "checking failed", ret);
 		goto out;
 	}
 	ret = c.problems;
 	if (!repair || !ret)
 		goto out;
 	ret = fk_apply(&c);
-	finish(&c);
-	if (ret)
-		return mixfs_err_set(err, ret, "writing the repairs failed (nothing was changed): %s",
-				     strerror(-ret));
-	ret = run(db, false, &again, &c);
 	if (ret) {
-		ret = mixfs_err_set(err, ret, "checking after repair failed: %s",
-				    strerror(-ret));
+		ret = failed(&c, err, c.data_rec && !c.data_unknown ?
+			     "writing the repairs failed (the metadata was not changed)" :
+			     "writing the repairs failed (nothing was changed)",
+			     ret);
+		goto out;
+	}
+	finish(&c);
+	ret = run(db, uri, false, &again, &c);
+	if (ret) {
+		ret = failed(&c, err, "checking after repair failed", ret);
 		goto out;
 	}
 	ret = c.problems;
@@ -516,7 +544,7 @@ int tfs_fsck(const char *uri, bool repair, struct fsd_buf *out,
 
 	if (ret)
 		return ret;
-	ret = fk_run(db, repair, out, err);
+	ret = fk_run(db, uri, repair, out, err);
 	rocksdb_close(db);
 	return ret;
 }

@@ -11,7 +11,8 @@
  *
  * Data chunks are read in full to verify their checksums, so the scan
  * costs one read of the whole store. Only small facts are kept per
- * record, never the data.
+ * record, never the data. File data in a store of its own (a 'D' record)
+ * is read by fsck_data.c at the end of the pass.
  */
 #include "fs/tablefs/fsck.h"
 
@@ -681,6 +682,10 @@ static int scan_one(struct fk *c, struct dgroup *g, const unsigned char *k,
 		return scan_xattr(c, k, klen, vlen);
 	case TFS_K_ORPHAN:
 		return scan_orphan(c, k, klen, v, vlen);
+	case TFS_K_DATA:
+		if (klen != 1)
+			break;
+		return fk_data_record(c, v, vlen);
 	case OBJSTORE_ROCKSDB_PREFIX:
 		if (klen < 2)
 			break;
@@ -740,6 +745,8 @@ int fk_scan(struct fk *c)
 	ret = scan_attrs(c);
 	if (!ret)
 		ret = check_xattrs(c);
+	if (!ret)
+		ret = fk_data_load(c);
 	return ret;
 }
 
@@ -748,6 +755,8 @@ int fk_scan(struct fk *c)
 void fk_check_store(struct fk *c)
 {
 	uint64_t used = 0, objects = 0, next = 1;
+	size_t no;
+	const struct fk_obj *objs = fk_store_objs(c, &no);
 
 	if (!c->oh_ok) {
 		fk_problem(c, "written anew (chunk size from the data)",
@@ -755,8 +764,8 @@ void fk_check_store(struct fk *c)
 			   c->oh_present ? "corrupt" : "missing");
 		c->oh_dirty = true;
 	}
-	for (size_t i = 0; i < c->no; i++) {
-		const struct fk_obj *o = &c->objs[i];
+	for (size_t i = 0; i < no; i++) {
+		const struct fk_obj *o = &objs[i];
 
 		if (!o->meta_present)
 			continue;

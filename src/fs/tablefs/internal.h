@@ -18,6 +18,7 @@
 #define TFS_K_DIR	'd'
 #define TFS_K_XATTR	'x'
 #define TFS_K_ORPHAN	'r'
+#define TFS_K_DATA	'D'	/* URI of the store holding file data */
 
 struct tfs_super {
 	char magic[16];			/* "MIXFS-TABLEFS" */
@@ -98,6 +99,14 @@ int tfs_txn_scan(struct tfs_txn *t, const void *prefix, size_t plen,
 		 int (*fn)(void *arg, const void *key, size_t klen,
 			   const void *val, size_t vlen),
 		 void *arg);
+
+/*
+ * The openable URI of the data store recorded as @rec (value of the 'D'
+ * record) for the filesystem whose metadata is at @meta_uri: a dir: path
+ * not starting with '/' is relative to the rocksdb: store's directory.
+ * Returns a malloc'd string, NULL when out of memory.
+ */
+char *tfs_data_uri_resolve(const char *meta_uri, const char *rec);
 
 void tfs_now(struct tfs_time *t);
 int tfs_inode_get(struct tfs_txn *t, uint64_t ino, struct tfs_inode *in);

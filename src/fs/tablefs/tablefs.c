@@ -48,6 +48,76 @@ static char *uri_with_size(const char *uri, uint64_t size)
 	return out;
 }
 
+/*
+ * The data store's URI as recorded (@rec) made openable: a dir: or
+ * rocksdb: path that does not start with '/' is relative to the rocksdb:
+ * store's directory (never to the working directory of whoever opens it).
+ */
+char *tfs_data_uri_resolve(const char *meta_uri, const char *rec)
+{
+	const char *path = meta_uri + strlen("rocksdb:");
+	size_t plen = strcspn(path, "?");
+	size_t slen = !strncmp(rec, "dir:", 4) ? 4 :
+		      !strncmp(rec, "rocksdb:", 8) ? 8 : 0;
+	char *out;
+
+	if (!slen || rec[slen] == '/' || strncmp(meta_uri, "rocksdb:", 8))
+		return strdup(rec);
+	if (asprintf(&out, "%.*s%.*s/%s", (int)slen, rec, (int)plen, path,
+		     rec + slen) < 0)
+		return NULL;
+	return out;
+}
+
+int tfs_data_uri_check(const char *data, struct mixfs_err *err)
+{
+	static const char *const schemes[] = {
+		"dir", "rocksdb", "rados", "cache", "faulty", NULL,
+	};
+	size_t n = strcspn(data, ":");
+
+	if (!strcmp(data, "same"))
+		return 0;
+	if (data[n] == ':' && n == 3 && !strncmp(data, "mem", 3))
+		return mixfs_err_set(err, -EINVAL,
+			"file data store '%s': a mem: store keeps nothing once it is closed (use dir:PATH, rocksdb:PATH or rados:POOL)",
+			data);
+	for (const char *const *p = schemes; data[n] == ':' && *p; p++) {
+		if (strlen(*p) != n || strncmp(data, *p, n))
+			continue;
+		if (!data[n + 1] || data[n + 1] == '?')
+			return mixfs_err_set(err, -EINVAL,
+				"file data store '%s' names no place (as in dir:data or rados:POOL)",
+				data);
+		return 0;
+	}
+	return mixfs_err_set(err, -EINVAL,
+		"file data store '%s': unknown store scheme (use dir:PATH, rocksdb:PATH, rados:POOL, cache:..., or 'same' for the metadata's own database)",
+		data);
+}
+
+/* Open the data store recorded (or given) for @fs's metadata at @uri. */
+static int open_data(struct tfs *fs, const char *uri, const char *rec,
+		     uint64_t size, unsigned flags, struct mixfs_err *err)
+{
+	char *resolved = tfs_data_uri_resolve(uri, rec), *full;
+	int ret;
+
+	if (!resolved)
+		return -ENOMEM;
+	full = uri_with_size(resolved, size);
+	free(resolved);
+	if (!full)
+		return -ENOMEM;
+	ret = objstore_open(full, flags, &fs->data, err);
+	if (ret) {
+		mixfs_err_prefix(err, ret, "file data store %s", rec);
+		fs->data = fs->meta;
+	}
+	free(full);
+	return ret;
+}
+
 static int open_meta(const char *uri, unsigned flags, struct objstore **out,
 		     rocksdb_t **db, struct mixfs_err *err)
 {
@@ -95,6 +165,70 @@ static int remove_all_objects(struct objstore *s, struct mixfs_err *err)
 	}
 }
 
+/*
+ * mkfs --force over a filesystem whose data lives in a store of its own
+ * (its 'D' record) that the new one will not use: empty that store too,
+ * or its objects would stay behind, owned by nothing. A store already
+ * gone is nothing to empty.
+ */
+static int remove_old_data(struct tfs *fs, const char *uri,
+			   const char *data_uri, struct mixfs_err *err)
+{
+	unsigned char dkey[1] = { TFS_K_DATA };
+	struct objstore *old;
+	struct tfs_txn t;
+	char *v, *rec, *resolved;
+	size_t vlen;
+	int ret;
+
+	tfs_txn_begin_read(fs, &t);
+	ret = tfs_txn_get(&t, dkey, 1, &v, &vlen);
+	if (ret)
+		return ret == -ENOENT ? 0 : ret;
+	rec = strndup(v, vlen);
+	rocksdb_free(v);
+	if (!rec)
+		return -ENOMEM;
+	if (data_uri && !strcmp(rec, data_uri)) {
+		free(rec);
+		return 0;	/* emptied as the new store */
+	}
+	resolved = tfs_data_uri_resolve(uri, rec);
+	ret = resolved ? objstore_open(resolved, 0, &old, err) : -ENOMEM;
+	free(resolved);
+	if (ret == -ENOENT || ret == -EINVAL) {	/* gone, or never usable */
+		mixfs_err_clear(err);
+		free(rec);
+		return 0;
+	}
+	if (!ret) {
+		ret = remove_all_objects(old, err);
+		objstore_close(old);
+	}
+	if (ret)
+		mixfs_err_prefix(err, ret, "emptying the old file data store %s",
+				 rec);
+	free(rec);
+	return ret;
+}
+
+/* A data store named at mkfs without --force must hold nothing: its
+ * objects could be another filesystem's data. */
+static int data_store_empty(struct objstore *s, const char *rec,
+			    struct mixfs_err *err)
+{
+	struct objstore_statfs st;
+	int ret = objstore_statfs(s, &st, err);
+
+	if (ret)
+		return ret;
+	if (st.objects)
+		return mixfs_err_set(err, -EEXIST,
+			"the file data store %s already holds %llu objects (use --force to empty it)",
+			rec, (unsigned long long)st.objects);
+	return 0;
+}
+
 static int alloc_fs(struct tfs **out)
 {
 	struct tfs *fs = calloc(1, sizeof(*fs));
@@ -137,14 +271,25 @@ static void free_fs(struct tfs *fs)
 int tfs_mkfs(const char *uri, uint64_t size, bool force,
 	     struct mixfs_err *err)
 {
+	return tfs_mkfs_data(uri, NULL, size, force, err);
+}
+
+int tfs_mkfs_data(const char *uri, const char *data_uri, uint64_t size,
+		  bool force, struct mixfs_err *err)
+{
 	struct tfs *fs;
 	struct tfs_txn t;
 	struct tfs_inode root;
-	unsigned char key[1] = { TFS_K_SUPER };
+	unsigned char key[1] = { TFS_K_SUPER }, dkey[1] = { TFS_K_DATA };
 	char *v, *full;
 	size_t vlen;
 	int ret;
 
+	if (data_uri && !strcmp(data_uri, "same"))
+		data_uri = NULL;
+	ret = data_uri ? tfs_data_uri_check(data_uri, err) : 0;
+	if (ret)
+		return ret;
 	ret = alloc_fs(&fs);
 	if (ret)
 		return ret;
@@ -169,8 +314,22 @@ int tfs_mkfs(const char *uri, uint64_t size, bool force,
 				uri);
 			goto out;
 		}
+		ret = remove_old_data(fs, uri, data_uri, err);
+		if (ret)
+			goto out;
 	} else if (ret != -ENOENT) {
 		goto out;
+	}
+	if (data_uri) {
+		ret = open_data(fs, uri, data_uri, size, OBJSTORE_OPEN_CREATE,
+				err);
+		if (ret)
+			goto out;
+		ret = force ? 0 : data_store_empty(fs->data, data_uri, err);
+		if (!ret)
+			ret = remove_all_objects(fs->data, err);
+		if (ret)
+			goto out;
 	}
 	ret = remove_all_objects(fs->meta, err);
 	if (ret)
@@ -185,6 +344,8 @@ int tfs_mkfs(const char *uri, uint64_t size, bool force,
 	uuid_generate(fs->uuid);
 	tfs_super_write(&t, fs->uuid, fs->inline_max);
 	tfs_next_ino_write(&t, TFS_ROOT_INO + 1);
+	if (data_uri)
+		tfs_txn_put(&t, dkey, 1, data_uri, strlen(data_uri));
 
 	memset(&root, 0, sizeof(root));
 	root.ino = TFS_ROOT_INO;
@@ -301,6 +462,34 @@ static int free_orphans(struct tfs *fs)
 	return ret;
 }
 
+/*
+ * Remove the objects of a data store of its own numbered at or past the
+ * inode counter: a power cut kept them and lost the batch that made their
+ * inodes (the stores are ordered only by fsync). Nothing refers to them.
+ * Not for a data= store given for one mount, which may be shared.
+ */
+static int free_leftovers(struct tfs *fs)
+{
+	uint64_t cursor, ids[64];
+	size_t n;
+	int ret;
+
+	if (fs->data == fs->meta)
+		return 0;
+	cursor = fs->next_ino - 1;
+	do {
+		ret = objstore_list(fs->data, &cursor, ids, 64, &n, NULL);
+		for (size_t i = 0; !ret && i < n; i++) {
+			if (ids[i] >= FSD_CTL_INO_BASE)
+				continue;
+			ret = objstore_remove(fs->data, ids[i], NULL);
+			if (ret == -ENOENT)
+				ret = 0;
+		}
+	} while (!ret && n);
+	return ret;
+}
+
 int tfs_open(const char *uri, const char *data_uri, bool readonly,
 	     struct tfs **out, struct mixfs_err *err)
 {
@@ -320,15 +509,32 @@ int tfs_open(const char *uri, const char *data_uri, bool readonly,
 	if (ret)
 		goto out_free;
 	if (data_uri) {
-		ret = objstore_open(data_uri, flags | OBJSTORE_OPEN_CREATE,
-				    &fs->data, err);
-		if (ret) {
-			fs->data = NULL;
-			goto out_free;
+		ret = open_data(fs, uri, data_uri, 0,
+				flags | OBJSTORE_OPEN_CREATE, err);
+	} else {
+		struct tfs_txn t;
+		unsigned char dkey[1] = { TFS_K_DATA };
+		char *v, *rec;
+		size_t vlen;
+
+		tfs_txn_begin_read(fs, &t);
+		ret = tfs_txn_get(&t, dkey, 1, &v, &vlen);
+		if (ret == 0) {
+			rec = strndup(v, vlen);
+			rocksdb_free(v);
+			ret = rec ? open_data(fs, uri, rec, 0, flags, err)
+				  : -ENOMEM;
+			free(rec);
+		} else if (ret == -ENOENT) {
+			ret = 0;	/* data in the metadata store */
 		}
 	}
+	if (ret)
+		goto out_free;
 	if (!readonly) {
 		ret = free_orphans(fs);
+		if (!ret && !data_uri)
+			ret = free_leftovers(fs);
 		if (ret) {
 			mixfs_err_set(err, ret, "freeing orphan inodes failed");
 			goto out_free;
@@ -347,9 +553,10 @@ void tfs_close(struct tfs *fs)
 		return;
 	if (!fs->readonly) {
 		free_orphans(fs);
-		objstore_sync(fs->meta, NULL);
+		/* data before the sizes that cover it, as in tfs_fsync() */
 		if (fs->data != fs->meta)
 			objstore_sync(fs->data, NULL);
+		objstore_sync(fs->meta, NULL);
 	}
 	free_fs(fs);
 }
@@ -1045,17 +1252,31 @@ int tfs_readdir(struct tfs *fs, uint64_t ino, uint64_t after,
 
 int tfs_statfs(struct tfs *fs, struct statvfs *sv)
 {
-	struct objstore_statfs os;
-	uint64_t bsize = 4096, used_inodes;
+	struct objstore_statfs os, ms;
+	uint64_t bsize = 4096, used_inodes, free;
 	int ret = objstore_statfs(fs->data, &os, NULL);
 
 	if (ret)
 		return ret;
+	free = os.capacity > os.used ? os.capacity - os.used : 0;
+	if (fs->data != fs->meta) {
+		/*
+		 * Two stores, each bounded by the same size: what is free is
+		 * what neither store's limit nor their sum forbids. On the
+		 * host's free space this undercounts by the metadata's size.
+		 */
+		ret = objstore_statfs(fs->meta, &ms, NULL);
+		if (ret)
+			return ret;
+		free = free > ms.used ? free - ms.used : 0;
+		if (ms.capacity < ms.used + free)
+			free = ms.capacity > ms.used ? ms.capacity - ms.used : 0;
+	}
 	memset(sv, 0, sizeof(*sv));
 	sv->f_bsize = bsize;
 	sv->f_frsize = bsize;
 	sv->f_blocks = os.capacity / bsize;
-	sv->f_bfree = os.capacity > os.used ? (os.capacity - os.used) / bsize : 0;
+	sv->f_bfree = free / bsize;
 	sv->f_bavail = sv->f_bfree;
 	/* Inodes cost a record each, not a block: every free block could
 	 * hold one. Used inodes are bounded by the inode counter. */
@@ -1075,6 +1296,14 @@ int tfs_fsync(struct tfs *fs, uint64_t ino, bool datasync)
 	(void)datasync;
 	if (tfs_is_readonly(fs))
 		return 0;
+	/*
+	 * The data store first, then the metadata's log: a write puts its
+	 * bytes in the object before the batch that records the new size,
+	 * so the size made durable must never claim bytes that are not.
+	 * Synced the other way, a power cut in between would leave a file
+	 * whose size covers data the data store lost (zeros, or chunks
+	 * whose checksum fails).
+	 */
 	if (fs->data != fs->meta)
 		ret = objstore_sync(fs->data, NULL);
 	if (!ret)

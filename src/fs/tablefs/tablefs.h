@@ -15,16 +15,23 @@
  *   'x' ino name        extended attribute value
  *   'r' ino             orphan: unlinked while still open, freed at forget
  *                       or at the next mount
- *   'o' ...             the rocksdb: object store (file data)
+ *   'D'                 URI of the store holding file data (absent: this
+ *                       database); written at mkfs, never changed
+ *   'o' ...             the rocksdb: object store (file data when there
+ *                       is no 'D' record; the event log)
  * Inode numbers are big-endian in keys so they sort numerically.
  *
  * File data: a regular file of at most inline_max bytes lives in its inode
- * record; a larger one in object <ino> of the data store (the same database
- * unless a data= store is given). Data is written to the object before the
+ * record; a larger one in object <ino> of the data store: the store the
+ * 'D' record names (mkfs's default: dir:data, host files in a directory
+ * beside the RocksDB files, as TableFS keeps large files), or the same
+ * database, or for one mount the data= store given. Data is written to the object before the
  * inode records the new size, so a crash never exposes unwritten data.
  *
  * Consistency: every metadata operation is one atomic RocksDB write batch.
- * fsync makes everything before it durable (synced write-ahead log).
+ * fsync makes everything before it durable: the data store synced first,
+ * then RocksDB's write-ahead log, so a durable size never covers data
+ * that is not.
  *
  * Locking: tfs->lock serialises every call that changes something; reads
  * (lookup, getattr, read, readdir, readlink, getxattr) take no lock and see
@@ -81,16 +88,44 @@ struct tfs_cred {
 
 /*
  * Format the store at @uri (a rocksdb: URI, created with capacity @size
- * bytes when @size is non-zero) with an empty root directory. -EEXIST if
- * it already holds a filesystem and !@force.
+ * bytes when @size is non-zero) with an empty root directory, file data
+ * in the same database. -EEXIST if it already holds a filesystem and
+ * !@force.
  */
 int tfs_mkfs(const char *uri, uint64_t size, bool force,
 	     struct mixfs_err *err);
 
 /*
- * Open the filesystem at @uri. @data_uri: store for file data, NULL for
- * the same database. -ENOENT if no tablefs is there, -EPROTO for another
- * version, -EBUSY if it is open elsewhere, -EUCLEAN if corrupt.
+ * tfs_mkfs() with file data (of files beyond the inline size) in the store
+ * @data_uri, which the filesystem records and every later open uses. A
+ * dir: path not starting with '/' is relative to the directory of the
+ * rocksdb: store, so "dir:data" keeps both in one directory that can be
+ * moved as a whole. NULL: the metadata store itself. @size bounds both
+ * stores. With @force, the data store's objects are removed as well, and
+ * those of the store the old filesystem recorded. "same" is NULL; a URI
+ * tfs_data_uri_check() refuses is refused before anything is touched.
+ */
+int tfs_mkfs_data(const char *uri, const char *data_uri, uint64_t size,
+		  bool force, struct mixfs_err *err);
+
+/* What `mixfs mkfs` uses: metadata in RocksDB, larger files' data in
+ * host files beside it (the TableFS layout). */
+#define TFS_DATA_DEFAULT "dir:data"
+
+/*
+ * Whether @data can name a file data store at mkfs: "same", or a URI of a
+ * persistent store (dir:, rocksdb:, rados:, cache:, faulty:) that names a
+ * place. Looks at the text only. 0, or -EINVAL with a sentence in @err
+ * (unknown scheme, mem:, no path).
+ */
+int tfs_data_uri_check(const char *data, struct mixfs_err *err);
+
+/*
+ * Open the filesystem at @uri, with file data in the store recorded at
+ * mkfs. @data_uri, when not NULL, replaces that store for this open only
+ * (fault injection, a data store that moved); it is not recorded. -ENOENT
+ * if no tablefs is there, -EPROTO for another version, -EBUSY if it is
+ * open elsewhere, -EUCLEAN if corrupt.
  */
 int tfs_open(const char *uri, const char *data_uri, bool readonly,
 	     struct tfs **out, struct mixfs_err *err);

@@ -785,7 +785,10 @@ static const struct fuse_lowlevel_ops tablefs_ll_ops = {
 static int drv_mkfs(const char *uri, const struct fsd_mkfs_args *a,
 		    struct mixfs_err *err)
 {
-	return tfs_mkfs(uri, a->size, a->force, err);
+	/* tfs_mkfs_data() refuses a data URI it cannot use before it
+	 * opens or changes anything. */
+	return tfs_mkfs_data(uri, a->data ? a->data : TFS_DATA_DEFAULT,
+			     a->size, a->force, err);
 }
 
 static int drv_open(const char *uri, const struct fsd_opts *o,
