@@ -2,7 +2,7 @@
  * gen_corpus.c - writes the seed inputs of the fuzz targets whose inputs
  * are binary records the code itself produces, so that every seed is a
  * real one: gen_corpus TARGET DIR (TARGET: balloc, event_json,
- * dir_linear, tablefs, dirstore). The text
+ * dir_linear, tablefs, dirstore, event_store). The text
  * targets' seeds (uri, ctl) are written by hand. Run it again after a
  * format change and check the new files in.
  */
@@ -266,6 +266,56 @@ static void gen_tablefs(const char *dir)
 		exit(1);
 }
 
+/* An event log written by the events library (fuzz_event_store.c). */
+static void gen_event_store(const char *dir)
+{
+	const char *const names[] = { "empty", "ten", "trimmed" };
+
+	for (int k = 0; k < 3; k++) {
+		struct objstore *os;
+		struct evt_store *st;
+		struct evt_config cfg = { .ring = 16, .keep = 6 };
+		struct evt *ev;
+		char list[4096], val[4096];
+		unsigned char *out = NULL;
+		ssize_t n;
+		size_t len = 0;
+
+		must(objstore_open("mem:", 0, &os, NULL), "open");
+		must(evt_store_objstore_open(os, 1, true, &st, NULL), "store");
+		cfg.store = st;
+		must(evt_open(&cfg, &ev, NULL), "evt_open");
+		for (int i = 0; i < (k ? 10 : 0); i++)
+			evt_emit(ev, EVT_IO_ERROR, "op", "write", "path",
+				 i % 2 ? "a\xff" "b" : "plain", NULL);
+		if (k == 2)
+			evt_flush(ev, 1000);
+		evt_close(ev);
+		evt_store_close(st);
+		n = objstore_listattr(os, 1, list, sizeof(list), NULL);
+		for (char *p = list; n > 0 && p < list + n; p += strlen(p) + 1) {
+			ssize_t vl = objstore_getattr(os, 1, p, val,
+						      sizeof(val), NULL);
+			size_t nl = strlen(p);
+
+			if (vl < 0)
+				exit(1);
+			out = realloc(out, len + 3 + nl + (size_t)vl);
+			if (!out)
+				exit(1);
+			out[len] = (unsigned char)nl;
+			out[len + 1] = (unsigned char)vl;
+			out[len + 2] = (unsigned char)((size_t)vl >> 8);
+			memcpy(out + len + 3, p, nl);
+			memcpy(out + len + 3 + nl, val, (size_t)vl);
+			len += 3 + nl + (size_t)vl;
+		}
+		put_file(dir, names[k], out ? (void *)out : "", len, NULL, 0);
+		free(out);
+		objstore_close(os);
+	}
+}
+
 extern const char *const fuzz_dirstore_paths[];
 
 /* Append the files of the dir: store at @root that fuzz_dirstore.c
@@ -344,6 +394,8 @@ int main(int argc, char **argv)
 		gen_balloc(argv[2]);
 	else if (!strcmp(argv[1], "event_json"))
 		gen_event_json(argv[2]);
+	else if (!strcmp(argv[1], "event_store"))
+		gen_event_store(argv[2]);
 	else if (!strcmp(argv[1], "dirstore"))
 		gen_dirstore(argv[2]);
 	else if (!strcmp(argv[1], "tablefs"))

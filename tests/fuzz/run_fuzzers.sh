@@ -8,7 +8,8 @@
 #
 # Default: 60 s per target (8 targets, about 10 minutes on 2 cores with the
 # builds). Environment: MIXFS_FUZZ_BUILD (default build-libfuzzer, beside
-# this tree's meson.build), MIXFS_FUZZ_JOBS (parallel fuzzers, default 2).
+# this tree's meson.build), MIXFS_FUZZ_JOBS (parallel fuzzers, default 2),
+# MIXFS_FUZZ_TARGETS (names to run, default all, e.g. "tablefs feed").
 # Each target starts from its seed corpus and its regress inputs; what
 # libFuzzer adds goes to a scratch corpus under the build directory (the
 # checked-in corpus stays as it is). A crash is written to
@@ -29,7 +30,7 @@ if [ ! -f "$build/build.ninja" ]; then
 		-Db_lundef=false -Dbuildtype=debugoptimized \
 		-Dc_args=-fsanitize=fuzzer-no-link >/dev/null || exit 1
 fi
-targets=$(sed -n "s/^  '\([a-z_]*\)' : {.*/\1/p" tests/fuzz/meson.build)
+targets=${MIXFS_FUZZ_TARGETS:-$(sed -n "s/^  '\([a-z_]*\)' : {.*/\1/p" tests/fuzz/meson.build)}
 exes=()
 for t in $targets; do exes+=("tests/fuzz/libfuzzer_$t"); done
 ninja -C "$build" "${exes[@]}" >/dev/null || {
