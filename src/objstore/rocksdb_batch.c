@@ -15,11 +15,67 @@
  * It deliberately does not sort or index the overlay: linear searches over
  * a change's few dozen entries are plenty fast and easy to follow.
  */
+/*
+ * Before rocksdb_internal.h, so that its chunk_hash() calls the XXH3 that
+ * libxxhash picks for this CPU (AVX2 or AVX-512 where present): the same
+ * hash values as the portable XXH3_64bits_withSeed(), 3.4x faster on the
+ * test machine (20 us against 68 us per MiB), and every byte stored or
+ * read is hashed.
+ */
+#if defined(__x86_64__) || defined(__i386__)
+#include <xxh_x86dispatch.h>
+#endif
 #include "objstore/rocksdb_internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
+
+/*
+ * Batches are kept, cleared, for the next change instead of made afresh:
+ * a WriteBatch grows by doubling its buffer, and on the test machine
+ * building a fresh one for a 1 MiB write cost 1.8 ms of copies and page
+ * faults, against 0.1 ms in a kept one (more than raw RocksDB's whole
+ * put). Writers of one store take turns (wlock), so a few batches serve
+ * every store of the process; one that grew past WB_KEEP_MAX bytes is
+ * freed after use, so the kept ones hold at most a few MiB.
+ */
+#define WB_KEEP		2
+#define WB_KEEP_MAX	(2u << 20)
+
+static pthread_mutex_t wb_kept_lock = PTHREAD_MUTEX_INITIALIZER;
+static rocksdb_writebatch_t *wb_kept[WB_KEEP];	/* cleared, idle */
+static size_t wb_nkept;
+
+static rocksdb_writebatch_t *wb_take(void)
+{
+	rocksdb_writebatch_t *wb = NULL;
+
+	pthread_mutex_lock(&wb_kept_lock);
+	if (wb_nkept)
+		wb = wb_kept[--wb_nkept];
+	pthread_mutex_unlock(&wb_kept_lock);
+	return wb ? wb : rocksdb_writebatch_create();
+}
+
+static void wb_give(rocksdb_writebatch_t *wb)
+{
+	size_t size;
+
+	rocksdb_writebatch_data(wb, &size);
+	if (size <= WB_KEEP_MAX) {
+		rocksdb_writebatch_clear(wb);
+		pthread_mutex_lock(&wb_kept_lock);
+		if (wb_nkept < WB_KEEP) {
+			wb_kept[wb_nkept++] = wb;
+			wb = NULL;
+		}
+		pthread_mutex_unlock(&wb_kept_lock);
+	}
+	if (wb)
+		rocksdb_writebatch_destroy(wb);
+}
 
 /* --- the batch builder --------------------------------------------------- */
 
@@ -34,10 +90,18 @@ struct pobj {
 	struct rdb_meta m;	/* current record */
 };
 
-/* A changed chunk: @len bytes of @buf (room for chunk + HASH_LEN). */
+/*
+ * A changed chunk: @len bytes, in @buf (owned, room for a whole chunk) or,
+ * when a step wrote the whole chunk, still in that step's buffer (@src,
+ * which outlives the change: the caller's for a single call, the
+ * transaction's for a commit). Borrowing saves copying every whole chunk a
+ * large write carries; a later step that changes part of the chunk takes
+ * a copy first.
+ */
 struct pchunk {
 	uint64_t id, idx;
-	unsigned char *buf;	/* NULL for a removed chunk */
+	unsigned char *buf;	/* NULL when removed or borrowed */
+	const unsigned char *src; /* borrowed bytes, or NULL */
 	size_t len;		/* 0: removed */
 };
 
@@ -101,7 +165,13 @@ static int bb_obj(struct bb *b, uint64_t id, struct pobj **out,
 	memset(o, 0, sizeof(*o));
 	o->id = id;
 	o->db_limit = UINT64_MAX;
-	ret = objstore_rdb_meta_get(b->r, id, &o->m, err);
+	/* An id at or past next_id was never used (unless next_id stopped
+	 * at UINT64_MAX, which may be in use): no need to look. Creating
+	 * an object in id order, as create_fresh does, then costs no read. */
+	if (id >= b->ctr.next_id && b->ctr.next_id != UINT64_MAX)
+		ret = 0;
+	else
+		ret = objstore_rdb_meta_get(b->r, id, &o->m, err);
 	if (ret < 0)
 		return ret;
 	o->existed = o->exists = ret == 1;
@@ -147,6 +217,7 @@ static struct pchunk *pchunk_add(struct bb *b, uint64_t id, uint64_t idx)
 	c->id = id;
 	c->idx = idx;
 	c->buf = NULL;
+	c->src = NULL;
 	c->len = 0;
 	return c;
 }
@@ -159,9 +230,10 @@ static bool stored_chunk_live(struct bb *b, const struct pobj *o, uint64_t idx)
 }
 
 /*
- * Chunk @idx of @o with a buffer to change, loaded on first use. With
- * @whole the caller replaces every byte: only the stored length matters,
- * so a chunk that fails its checksum can be overwritten (repaired).
+ * Chunk @idx of @o, loaded on first use, with its bytes in c->buf to
+ * change. With @whole the caller replaces every byte: only the length
+ * matters, no buffer is made, and a stored chunk that fails its checksum
+ * can be overwritten (repaired).
  */
 static int bb_chunk(struct bb *b, struct pobj *o, uint64_t idx, bool whole,
 		    struct pchunk **out, struct mixfs_err *err)
@@ -172,23 +244,31 @@ static int bb_chunk(struct bb *b, struct pobj *o, uint64_t idx, bool whole,
 	unsigned char k[18];
 	char *e = NULL;
 
-	if (c && c->buf) {
+	if (c && (c->buf || whole)) {
 		*out = c;
 		return 0;
 	}
-	if (!c && stored_chunk_live(b, o, idx)) {
+	if (c) {	/* removed or borrowed: make it our own */
+		c->buf = malloc(r->chunk + HASH_LEN);
+		if (!c->buf)
+			return objstore_rdb_nomem(err);
+		if (c->len)
+			memcpy(c->buf, c->src, c->len);
+		c->src = NULL;
+		*out = c;
+		return 0;
+	}
+	if (stored_chunk_live(b, o, idx)) {
 		key_data(k, o->id, idx);
 		v = rocksdb_get_pinned(r->db, r->ropts, (const char *)k,
 				       sizeof(k), &e);
 		if (e)
 			return objstore_rdb_error(err, e, "read");
 	}
-	if (!c && !(c = pchunk_add(b, o->id, idx)))
+	if (!(c = pchunk_add(b, o->id, idx)))
 		goto out_nomem;
-	c->buf = malloc(r->chunk + HASH_LEN);
-	if (!c->buf)
+	if (!whole && !(c->buf = malloc(r->chunk + HASH_LEN)))
 		goto out_nomem;
-	c->len = 0;
 	if (v) {
 		size_t vlen;
 		const char *p = rocksdb_pinnableslice_value(v, &vlen);
@@ -254,9 +334,16 @@ static int step_write(struct bb *b, struct pobj *o, uint64_t off,
 		ret = bb_chunk(b, o, idx, from == 0 && to == csz, &c, err);
 		if (ret)
 			return ret;
-		if (from > c->len)
-			memset(c->buf + c->len, 0, from - c->len);
-		memcpy(c->buf + from, buf + (cstart + from - off), to - from);
+		if (from == 0 && to == csz) {
+			free(c->buf);
+			c->buf = NULL;
+			c->src = buf + (cstart - off);
+		} else {
+			if (from > c->len)
+				memset(c->buf + c->len, 0, from - c->len);
+			memcpy(c->buf + from, buf + (cstart + from - off),
+			       to - from);
+		}
 		if (to > c->len) {
 			o->m.allocated += to - c->len;
 			c->len = to;
@@ -611,7 +698,7 @@ static int delete_stored(struct rdb_store *r, rocksdb_writebatch_t *wb,
 static int bb_commit(struct bb *b, struct mixfs_err *err)
 {
 	struct rdb_store *r = b->r;
-	rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+	rocksdb_writebatch_t *wb = wb_take();
 	unsigned char k[KEY_MAX], hi[18];
 	char *e = NULL;
 	size_t i;
@@ -644,12 +731,17 @@ static int bb_commit(struct bb *b, struct mixfs_err *err)
 		if (c->len == 0) {
 			rocksdb_writebatch_delete(wb, (const char *)k, 18);
 		} else {
-			uint64_t h = chunk_hash(c->buf, c->len, c->id, c->idx);
+			const unsigned char *data = c->src ? c->src : c->buf;
+			uint64_t h = chunk_hash(data, c->len, c->id, c->idx);
+			const char *kp = (const char *)k;
+			const char *vp[2] = { (const char *)data,
+					      (const char *)&h };
+			size_t klen = 18, vlen[2] = { c->len, HASH_LEN };
 
-			memcpy(c->buf + c->len, &h, HASH_LEN);
-			rocksdb_writebatch_put(wb, (const char *)k, 18,
-					       (const char *)c->buf,
-					       c->len + HASH_LEN);
+			/* The value is the bytes then their hash, put as
+			 * two parts: RocksDB copies them into the batch
+			 * once, where one buffer would cost a copy more. */
+			rocksdb_writebatch_putv(wb, 1, &kp, &klen, 2, vp, vlen);
 		}
 	}
 	for (i = 0; i < b->nattrs && !ret; i++) {
@@ -673,7 +765,7 @@ static int bb_commit(struct bb *b, struct mixfs_err *err)
 		if (e)
 			ret = objstore_rdb_error(err, e, "write");
 	}
-	rocksdb_writebatch_destroy(wb);
+	wb_give(wb);
 	return ret;
 }
 

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "objstore/objstore.h"
 #include "objstore/objstore_rocksdb.h"
@@ -176,6 +177,121 @@ static void checksum_covers_the_chunk_position(void **state)
 	OK(objstore_close(s));
 	rocksdb_readoptions_destroy(ro);
 	rocksdb_writeoptions_destroy(wo);
+}
+
+/*
+ * The format: a chunk's value is its bytes followed by the portable
+ * XXH3-64 of them, seeded with id * 0x9E3779B97F4A7C15 ^ chunk index, in
+ * host byte order. The store may compute it with whatever XXH3 code is
+ * fastest on this CPU, but must write what every other build reads.
+ */
+static void chunk_checksum_is_the_portable_xxh3(void **state)
+{
+	struct tctx *t = *state;
+	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+	static unsigned char buf[65536 + 3000];
+	const uint64_t id = 0x1234567890ull;
+	unsigned char k[18];
+	struct objstore *s;
+	uint64_t want, got;
+	char *e = NULL, *v;
+	size_t vlen, i, idx;
+
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = (unsigned char)(i * 131 + (i >> 9));
+	s = open_store(t->uri, OBJSTORE_OPEN_CREATE);
+	OK(objstore_create(s, id, NULL));
+	OK(objstore_write(s, id, 0, buf, sizeof(buf), NULL));
+	for (idx = 0; idx < 2; idx++) {
+		size_t len = idx ? sizeof(buf) - 65536 : 65536;
+
+		key_data(k, id, idx);
+		v = rocksdb_get(objstore_rocksdb_handle(s), ro, (char *)k, 18,
+				&vlen, &e);
+		assert_null(e);
+		assert_non_null(v);
+		assert_int_equal(vlen, len + 8);
+		assert_memory_equal(v, buf + idx * 65536, len);
+		memcpy(&got, v + len, 8);
+		want = XXH3_64bits_withSeed(buf + idx * 65536, len,
+					    id * 0x9E3779B97F4A7C15ull ^ idx);
+		if (got != want)
+			fail_msg("chunk %zu of %zu bytes stores checksum %016llx, "
+				 "the format says %016llx", idx, len,
+				 (unsigned long long)got,
+				 (unsigned long long)want);
+		rocksdb_free(v);
+	}
+	OK(objstore_close(s));
+	rocksdb_readoptions_destroy(ro);
+}
+
+/*
+ * A transaction that writes a whole chunk and then changes part of it, or
+ * removes and re-creates the object in between, must keep what each step
+ * did (whole chunks are taken from the caller's buffer until a later step
+ * changes them).
+ */
+static void txn_whole_chunk_then_partial_changes_keep_every_step(void **state)
+{
+	struct tctx *t = *state;
+	static unsigned char a[3 * 65536], b[100], got[3 * 65536],
+		want[3 * 65536];
+	struct objstore_txn *x;
+	struct objstore *s;
+
+	memset(a, 'a', sizeof(a));
+	memset(b, 'b', sizeof(b));
+	s = open_store(t->uri, OBJSTORE_OPEN_CREATE);
+	x = objstore_txn_new(s);
+	assert_non_null(x);
+	OK(objstore_txn_create(x, 9));
+	OK(objstore_txn_write(x, 9, 0, a, sizeof(a)));
+	OK(objstore_txn_write(x, 9, 65536 + 10, b, sizeof(b)));
+	OK(objstore_txn_truncate(x, 9, 2 * 65536 + 5));
+	OK(objstore_txn_commit(x, NULL));
+	objstore_txn_free(x);
+	memcpy(want, a, sizeof(a));
+	memcpy(want + 65536 + 10, b, sizeof(b));
+	assert_int_equal(objstore_read(s, 9, 0, got, sizeof(got), NULL),
+			 2 * 65536 + 5);
+	assert_memory_equal(got, want, 2 * 65536 + 5);
+
+	/* Whole chunks written, the object removed and made again, then
+	 * a partial write: nothing of the first write may come back. */
+	x = objstore_txn_new(s);
+	assert_non_null(x);
+	OK(objstore_txn_write(x, 9, 0, a, 2 * 65536));
+	OK(objstore_txn_remove(x, 9));
+	OK(objstore_txn_create(x, 9));
+	OK(objstore_txn_write(x, 9, 65536 + 10, b, sizeof(b)));
+	OK(objstore_txn_commit(x, NULL));
+	objstore_txn_free(x);
+	memset(want, 0, sizeof(want));
+	memcpy(want + 65536 + 10, b, sizeof(b));
+	assert_int_equal(objstore_read(s, 9, 0, got, sizeof(got), NULL),
+			 65536 + 10 + sizeof(b));
+	assert_memory_equal(got, want, 65536 + 10 + sizeof(b));
+	OK(objstore_close(s));
+}
+
+/* A create that skips looking for ids never used must still look where
+ * they may have been: the last id, and ids below the highest made. */
+static void create_of_an_id_in_use_fails_eexist_after_reopen(void **state)
+{
+	struct tctx *t = *state;
+	struct objstore *s;
+
+	s = open_store(t->uri, OBJSTORE_OPEN_CREATE);
+	OK(objstore_create(s, 1000, NULL));
+	OK(objstore_create(s, UINT64_MAX, NULL));
+	OK(objstore_close(s));
+	s = open_store(t->uri, 0);
+	assert_int_equal(objstore_create(s, UINT64_MAX, NULL), -EEXIST);
+	assert_int_equal(objstore_create(s, 1000, NULL), -EEXIST);
+	OK(objstore_create(s, UINT64_MAX - 1, NULL));
+	OK(objstore_create(s, 999, NULL));
+	OK(objstore_close(s));
 }
 
 static void newer_format_version_fails_eproto(void **state)
@@ -500,6 +616,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(flipped_byte_in_a_chunk_reads_ebadmsg),
 		T(checksum_covers_the_chunk_position),
+		T(chunk_checksum_is_the_portable_xxh3),
+		T(txn_whole_chunk_then_partial_changes_keep_every_step),
+		T(create_of_an_id_in_use_fails_eexist_after_reopen),
 		T(newer_format_version_fails_eproto),
 		T(other_format_magic_fails_eproto),
 		T(second_open_fails_ebusy),
