@@ -127,8 +127,9 @@ static void chunks_drop(struct mem_obj *o, size_t from, size_t to)
 
 	for (i = from; i < to; i++)
 		chunk_put(o->chunks[i]);
-	memmove(&o->chunks[from], &o->chunks[to],
-		(o->nchunks - to) * sizeof(o->chunks[0]));
+	if (o->nchunks > to)	/* never memmove from NULL, even 0 bytes */
+		memmove(&o->chunks[from], &o->chunks[to],
+			(o->nchunks - to) * sizeof(o->chunks[0]));
 	o->nchunks -= to - from;
 }
 

@@ -188,9 +188,12 @@ void pattern_fill(unsigned char *buf, size_t len, uint64_t seed, uint64_t off)
 	size_t i;
 
 	for (i = 0; i < len; i++) {
-		uint64_t x = (off + i) * 0x9E3779B97F4A7C15ull ^ seed;
+		/* Every bit of the seed reaches every byte: small seeds
+		 * must give different data. */
+		uint64_t x = ((off + i) ^ seed * 0x9E3779B97F4A7C15ull) *
+			     0xBF58476D1CE4E5B9ull;
 
-		buf[i] = (unsigned char)((x >> 29) ^ (x >> 13) ^ 1);
+		buf[i] = (unsigned char)((x >> 56) ^ (x >> 29) ^ 1);
 	}
 }
 
