@@ -787,7 +787,7 @@ static int drv_mkfs(const char *uri, const struct fsd_mkfs_args *a,
 {
 	/* tfs_mkfs_data() refuses a data URI it cannot use before it
 	 * opens or changes anything. */
-	return tfs_mkfs_data(uri, a->data ? a->data : TFS_DATA_DEFAULT,
+	return tfs_mkfs_data(uri, a->data ? a->data : "same",
 			     a->size, a->force, err);
 }
 
