@@ -157,7 +157,8 @@ static const char mount_usage[] =
 "  default store under /var/lib/mixfs (or $XDG_DATA_HOME/mixfs).\n"
 "  -o OPTIONS    ro, allow_other, nonempty, max_threads=N, debug, the events\n"
 "                options (space_low=, space_ok=, inodes_low=, inodes_ok=,\n"
-"                errors=, events_socket=, store_timeout=SECONDS), and the\n"
+"                errors=, events_socket=, store_timeout=SECONDS,\n"
+"                store_retry=SECONDS), and the\n"
 "                driver's own (tablefs: data=STORE_URI, writeback=on|off)\n"
 "  -f            stay in the foreground\n";
 
