@@ -388,10 +388,11 @@ static int do_mount(int argc, char **argv, struct fsd_opts *o)
 			unmount_and_wait(mp, pid);
 		else
 			waitpid(pid, NULL, 0);
-		sigprocmask(SIG_SETMASK, &old_mask, NULL);	/* dies here */
 		return 128 + sig;
 	}
-	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	/* The signals stay blocked: one that comes now, after the check,
+	 * is too late to undo a mount that is done, and must not kill us
+	 * between the answer and saying it. */
 	if (n > 0 && msg[0] == '0') {
 		printf("mounted %s on %s (daemon pid %ld)\n", store, mp,
 		       (long)pid);
