@@ -132,6 +132,14 @@ store_cut() {
 # mount as after a power loss. The daemon must be gone.
 store_remount() {
 	umount "$store_fs" || return 1
+	# On a loop device of its own each time: the old device's
+	# superblock can outlive the umount (a mount namespace that any
+	# process made meanwhile, e.g. with unshare -m, holds a copy of the
+	# mount), and mounting that device again would hand back the same
+	# shut-down superblock, where every call fails with EIO.
+	losetup -d "$loopdev" 2>/dev/null	# autoclear if still held
+	loopdev=$(losetup --find --show "$crash_tmp/img") || return 1
+	blockdev --setrw "$loopdev"
 	mount -o rw "$loopdev" "$store_fs"
 }
 
