@@ -273,17 +273,66 @@ static void unlinked_open_file_is_freed_at_next_mount(void **state)
 	assert_int_equal(tfs_getattr(f->fs, ino, &st), -ENOENT);
 }
 
-static void file_not_open_goes_with_its_last_name(void **state)
+static void file_nobody_references_goes_with_its_last_name(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t ino = mk(f, TFS_ROOT_INO, "o", S_IFREG | 0644);
 	struct stat st;
 
-	tfs_ref(f->fs, ino);	/* known to the kernel, but not open */
 	assert_int_equal(tfs_unlink(f->fs, TFS_ROOT_INO, "o"), 0);
 	assert_int_equal(tfs_getattr(f->fs, ino, &st), -ENOENT);
-	assert_false(tfs_forget(f->fs, ino, 1));
 	assert_fsck_clean(f);
+}
+
+/* The kernel may open an inode it looked up after a rename took its
+ * name: it must still be there until the kernel forgets it. */
+static void file_known_to_the_kernel_lives_until_forgotten(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = mk(f, TFS_ROOT_INO, "o", S_IFREG | 0644);
+	uint64_t big = mk(f, TFS_ROOT_INO, "big", S_IFREG | 0644);
+	static char data[20000];
+	char buf[8];
+	struct stat st;
+
+	memset(data, 'b', sizeof(data));
+	assert_int_equal(tfs_write(f->fs, ino, 0, "old", 3), 3);
+	assert_int_equal(tfs_write(f->fs, big, 0, data, sizeof(data)),
+			 (ssize_t)sizeof(data));
+	tfs_ref(f->fs, ino);	/* looked up, not open */
+	tfs_ref(f->fs, big);
+	mk(f, TFS_ROOT_INO, "new", S_IFREG | 0644);
+	assert_int_equal(tfs_rename(f->fs, TFS_ROOT_INO, "new", TFS_ROOT_INO,
+				    "o", 0), 0);
+	assert_int_equal(tfs_unlink(f->fs, TFS_ROOT_INO, "big"), 0);
+	/* The open that lost the race finds the file it looked up. */
+	assert_int_equal(tfs_open_file(f->fs, ino), 0);
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), 0);
+	assert_int_equal(st.st_nlink, 0);
+	assert_int_equal(tfs_read(f->fs, ino, 0, buf, sizeof(buf)), 3);
+	assert_memory_equal(buf, "old", 3);
+	assert_int_equal(tfs_read(f->fs, big, 0, buf, sizeof(buf)), 8);
+	assert_false(tfs_forget(f->fs, ino, 1));	/* still open */
+	assert_true(tfs_close_file(f->fs, ino));
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), -ENOENT);
+	assert_true(tfs_forget(f->fs, big, 1));
+	assert_int_equal(tfs_getattr(f->fs, big, &st), -ENOENT);
+	assert_fsck_clean(f);
+}
+
+/* A crash (here: a close without the forget) leaves the orphan to the
+ * next mount. */
+static void looked_up_orphan_is_freed_at_next_mount(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = mk(f, TFS_ROOT_INO, "o", S_IFREG | 0644);
+	struct stat st;
+
+	tfs_ref(f->fs, ino);
+	assert_int_equal(tfs_unlink(f->fs, TFS_ROOT_INO, "o"), 0);
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), 0);
+	assert_fsck_clean(f);
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), -ENOENT);
 }
 
 static void removed_directory_lives_until_forgotten(void **state)
@@ -486,6 +535,29 @@ static void xattrs_set_get_list_remove(void **state)
 	assert_fsck_clean(f);
 }
 
+/* POSIX: a write across the largest size stores what fits. */
+static void write_across_the_largest_size_is_short(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = mk(f, TFS_ROOT_INO, "m", S_IFREG | 0644);
+	uint64_t max = OBJSTORE_MAX_SIZE;
+	struct stat st;
+	char buf[2];
+
+	assert_int_equal(tfs_write(f->fs, ino, max - 1, "XY", 2), 1);
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), 0);
+	assert_true((uint64_t)st.st_size == max);
+	assert_int_equal(tfs_read(f->fs, ino, max - 1, buf, 2), 1);
+	assert_int_equal(buf[0], 'X');
+	assert_int_equal(tfs_write(f->fs, ino, max, "Y", 1), -EFBIG);
+	assert_int_equal(tfs_write(f->fs, ino, max + 1, "Y", 1), -EFBIG);
+	assert_int_equal(tfs_write(f->fs, ino, max, "", 0), 0);
+	assert_int_equal(tfs_fallocate(f->fs, ino, 0, max - 1, 2), -EFBIG);
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), 0);
+	assert_true((uint64_t)st.st_size == max);
+	assert_fsck_clean(f);
+}
+
 static void punch_hole_reads_zeros_and_keeps_size(void **state)
 {
 	struct fixture *f = *state;
@@ -561,7 +633,9 @@ int main(void)
 		T(unlink_removes_name_and_data),
 		T(unlinked_open_file_lives_until_closed),
 		T(unlinked_open_file_is_freed_at_next_mount),
-		T(file_not_open_goes_with_its_last_name),
+		T(file_nobody_references_goes_with_its_last_name),
+		T(file_known_to_the_kernel_lives_until_forgotten),
+		T(looked_up_orphan_is_freed_at_next_mount),
 		T(removed_directory_lives_until_forgotten),
 		T(mkdir_rmdir_keep_link_counts),
 		T(hard_links_count_names),
@@ -569,6 +643,7 @@ int main(void)
 		T(rename_follows_every_rule),
 		T(readdir_resumes_from_cookie_despite_removals),
 		T(xattrs_set_get_list_remove),
+		T(write_across_the_largest_size_is_short),
 		T(punch_hole_reads_zeros_and_keeps_size),
 		T(mkfs_refuses_to_overwrite_without_force),
 		T(second_open_fails_busy),

@@ -187,8 +187,12 @@ ssize_t tfs_write(struct tfs *fs, uint64_t ino, uint64_t off,
 
 	if (tfs_is_readonly(fs))
 		return -EROFS;
-	if (off > OBJSTORE_MAX_SIZE || len > OBJSTORE_MAX_SIZE - off)
+	/* POSIX: a write across the largest size stores what fits; only
+	 * one that fits nothing fails. */
+	if (off > OBJSTORE_MAX_SIZE || (len && off == OBJSTORE_MAX_SIZE))
 		return -EFBIG;
+	if (len > OBJSTORE_MAX_SIZE - off)
+		len = (size_t)(OBJSTORE_MAX_SIZE - off);
 	end = off + len;
 	pthread_mutex_lock(&fs->lock);
 	ret = tfs_txn_begin(fs, &t);

@@ -406,6 +406,10 @@ static int free_inode(struct tfs *fs, uint64_t ino)
 			return ret;
 		}
 		ret = 0;	/* already gone: a crash after the removal */
+	} else if (S_ISREG(in.r.mode)) {
+		/* As remove_entry() does for an inline file: an object a
+		 * crash left while it grew would have no owner. */
+		objstore_remove(fs->data, ino, NULL);
 	}
 	if (S_ISDIR(in.r.mode)) {
 		struct dir d;
@@ -880,10 +884,10 @@ out_unlock:
 
 /*
  * Drop one link of @in inside @t. When the last link goes: an inode with
- * nothing outside the batch (inline data, no kernel reference) is deleted
- * in the batch; any other is marked orphan, and *@free_after says whether
- * the caller frees it (free_inode) after committing, or the kernel's last
- * forget does.
+ * nothing outside the batch (inline data, no kernel reference, not open)
+ * is deleted in the batch; any other is marked orphan, and *@free_after
+ * says whether the caller frees it (free_inode) after committing, or the
+ * kernel's last forget or last release does.
  */
 static int drop_link(struct tfs *fs, struct tfs_txn *t, struct tfs_inode *in,
 		     bool *free_after)
@@ -901,14 +905,18 @@ static int drop_link(struct tfs *fs, struct tfs_txn *t, struct tfs_inode *in,
 	if (in->r.nlink)
 		return tfs_inode_put(t, in);
 	/*
-	 * A file nobody has open can go with its last name: the kernel
-	 * reaches an inode without a name only through an open file. A
-	 * directory may still be someone's working directory: it waits for
-	 * the kernel to forget it.
+	 * While the kernel holds a lookup reference it may still open the
+	 * inode by number: an open that follows a lookup can lose a race
+	 * with the rename or unlink that takes the name, and must find the
+	 * file it looked up. So the inode lives on, as an orphan, until the
+	 * last forget or release. Through FUSE that is almost every unlink:
+	 * the orphan mark rides in this batch and the forget that follows
+	 * costs one more batch (docs/tablefs.md has the figures). Without a
+	 * reference or an open file (in-process callers, an inode the kernel
+	 * already forgot) it goes with its last name.
 	 */
-	referenced = S_ISDIR(in->r.mode) ?
-		fsd_itable_count(&fs->refs, in->ino) > 0 :
-		fsd_itable_count(&fs->opens, in->ino) > 0;
+	referenced = fsd_itable_count(&fs->refs, in->ino) > 0 ||
+		     fsd_itable_count(&fs->opens, in->ino) > 0;
 	if (!referenced && !(in->r.flags & TFS_I_OBJECT) &&
 	    !S_ISDIR(in->r.mode))
 		return tfs_inode_delete(t, in->ino);
@@ -969,7 +977,8 @@ static int remove_entry(struct tfs *fs, uint64_t parent, const char *name,
 		ret = drop_link(fs, &t, &in, &free_data);
 	gone_inline = !ret && !free_data && in.r.nlink == 0 &&
 		      S_ISREG(in.r.mode) && !(in.r.flags & TFS_I_OBJECT) &&
-		      !fsd_itable_count(&fs->opens, in.ino);
+		      !fsd_itable_count(&fs->opens, in.ino) &&
+		      !fsd_itable_count(&fs->refs, in.ino);
 	if (!ret) {
 		if (want_dir)
 			pin.r.nlink--;

@@ -162,7 +162,9 @@ ssize_t tfs_readlink(struct tfs *fs, uint64_t ino, char *buf, size_t size);
 
 ssize_t tfs_read(struct tfs *fs, uint64_t ino, uint64_t off, void *buf,
 		 size_t len);
-/* Returns @len or a negative errno (nothing written then). */
+/* Returns the count written: @len, or less when the write crosses the
+ * largest file size (OBJSTORE_MAX_SIZE), as POSIX asks; -EFBIG when none
+ * of it fits; another negative errno when nothing was written. */
 ssize_t tfs_write(struct tfs *fs, uint64_t ino, uint64_t off,
 		  const void *buf, size_t len);
 /* mode: 0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE. */

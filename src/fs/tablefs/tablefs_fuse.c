@@ -737,6 +737,8 @@ static void tfs_ll_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 			break;
 		}
 		done += (size_t)n;
+		if ((size_t)n < want)
+			break;	/* short: the largest file size, or EOF */
 	}
 	free(buf);
 	fuse_reply_write(req, done);
