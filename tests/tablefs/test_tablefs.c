@@ -535,6 +535,28 @@ static void xattrs_set_get_list_remove(void **state)
 	assert_fsck_clean(f);
 }
 
+/* What open(O_TRUNC) by an unprivileged caller asks: set-user-ID goes,
+ * set-group-ID only where group-execute makes it a privilege. */
+static void setattr_kill_bits_clear_setid_as_the_kernel_would(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t a = mk(f, TFS_ROOT_INO, "a", S_IFREG | 06755);
+	uint64_t b = mk(f, TFS_ROOT_INO, "b", S_IFREG | 06745);
+	int kill = FUSE_SET_ATTR_KILL_SUID | FUSE_SET_ATTR_KILL_SGID;
+	struct stat attr = { .st_size = 0 }, st;
+
+	assert_int_equal(tfs_write(f->fs, a, 0, "data", 4), 4);
+	assert_int_equal(tfs_setattr(f->fs, a, &attr,
+				     kill | FUSE_SET_ATTR_SIZE, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(tfs_setattr(f->fs, b, &attr, kill, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 02745);
+	assert_int_equal(tfs_getattr(f->fs, b, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 02745);
+	assert_fsck_clean(f);
+}
+
 /* POSIX: a write across the largest size stores what fits. */
 static void write_across_the_largest_size_is_short(void **state)
 {
@@ -643,6 +665,7 @@ int main(void)
 		T(rename_follows_every_rule),
 		T(readdir_resumes_from_cookie_despite_removals),
 		T(xattrs_set_get_list_remove),
+		T(setattr_kill_bits_clear_setid_as_the_kernel_would),
 		T(write_across_the_largest_size_is_short),
 		T(punch_hole_reads_zeros_and_keeps_size),
 		T(mkfs_refuses_to_overwrite_without_force),

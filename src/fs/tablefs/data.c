@@ -296,6 +296,12 @@ int tfs_setattr(struct tfs *fs, uint64_t ino, const struct stat *attr,
 	}
 	if (to_set & FUSE_SET_ATTR_MODE)
 		in.r.mode = (in.r.mode & S_IFMT) | (attr->st_mode & 07777);
+	if (to_set & FUSE_SET_ATTR_KILL_SUID)
+		in.r.mode &= ~(uint32_t)S_ISUID;
+	/* Set-group-ID without group-execute marks mandatory locking, not
+	 * a privilege: it stays (as the kernel's should_remove_suid()). */
+	if ((to_set & FUSE_SET_ATTR_KILL_SGID) && (in.r.mode & S_IXGRP))
+		in.r.mode &= ~(uint32_t)S_ISGID;
 	if (to_set & FUSE_SET_ATTR_UID)
 		in.r.uid = attr->st_uid;
 	if (to_set & FUSE_SET_ATTR_GID)

@@ -135,7 +135,10 @@ void tfs_close(struct tfs *fs);
 int tfs_lookup(struct tfs *fs, uint64_t parent, const char *name,
 	       struct stat *st);
 int tfs_getattr(struct tfs *fs, uint64_t ino, struct stat *st);
-/* @to_set: FUSE_SET_ATTR_* bits. Returns the new attributes in @out. */
+/* @to_set: FUSE_SET_ATTR_* bits; FUSE_SET_ATTR_KILL_SUID clears
+ * set-user-ID, FUSE_SET_ATTR_KILL_SGID set-group-ID when group-execute is
+ * set (the caller decides whether the caller of the request may keep
+ * them). Returns the new attributes in @out. */
 int tfs_setattr(struct tfs *fs, uint64_t ino, const struct stat *attr,
 		int to_set, struct stat *out);
 

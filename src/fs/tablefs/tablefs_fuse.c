@@ -332,12 +332,22 @@ static void tfs_ll_open(fuse_req_t req, fuse_ino_t ino,
 
 	if (!ret && S_ISDIR(st.st_mode))
 		ret = -EISDIR;
-	/* libfuse asks the kernel for atomic O_TRUNC: truncating is ours. */
-	if (!ret && (fi->flags & O_TRUNC) && st.st_size) {
+	/*
+	 * libfuse asks the kernel for atomic O_TRUNC: truncating is ours,
+	 * and so is what truncate() would do besides: a caller without
+	 * CAP_FSETID (uid 0 stands for it here) loses set-user-ID and
+	 * set-group-ID, whatever the size was.
+	 */
+	if (!ret && (fi->flags & O_TRUNC)) {
 		struct stat attr = { .st_size = 0 };
+		int to_set = st.st_size ? FUSE_SET_ATTR_SIZE : 0;
 
-		ret = tfs_setattr(fs_of(req), ino, &attr, FUSE_SET_ATTR_SIZE,
-				  &st);
+		if (fuse_req_ctx(req)->uid != 0 &&
+		    (st.st_mode & (S_ISUID | S_ISGID)))
+			to_set |= FUSE_SET_ATTR_KILL_SUID |
+				  FUSE_SET_ATTR_KILL_SGID;
+		if (to_set)
+			ret = tfs_setattr(fs, ino, &attr, to_set, &st);
 	}
 	if (ret) {
 		fuse_reply_err(req, -ret);
@@ -633,16 +643,58 @@ static void tfs_ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	free(buf);
 }
 
+/*
+ * Drop the trusted.* names from the list @buf of @len bytes; returns the
+ * new length. The kernel hides them from a caller without CAP_SYS_ADMIN
+ * on local filesystems but passes FUSE's list through unfiltered.
+ */
+static size_t drop_trusted(char *buf, size_t len)
+{
+	size_t in = 0, out = 0;
+
+	while (in < len) {
+		size_t n = strnlen(buf + in, len - in) + 1;
+
+		if (strncmp(buf + in, "trusted.", 8)) {
+			memmove(buf + out, buf + in, n);
+			out += n;
+		}
+		in += n;
+	}
+	return out;
+}
+
 static void tfs_ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	char *buf = size ? malloc(size) : NULL;
+	struct tfs *fs = fs_of(req);
+	/* uid 0 stands for CAP_SYS_ADMIN: FUSE does not pass capabilities */
+	bool all = fuse_req_ctx(req)->uid == 0;
+	char *buf = NULL;
 	ssize_t n;
 
-	if (size && !buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
+	if (all) {
+		buf = size ? malloc(size) : NULL;
+		if (size && !buf) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		n = tfs_listxattr(fs, ino, buf, size);
+	} else {
+		/* The whole list, filtered, then measured against @size. */
+		do {
+			free(buf);
+			n = tfs_listxattr(fs, ino, NULL, 0);
+			buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+			if (n >= 0 && !buf)
+				n = -ENOMEM;
+			if (n >= 0)
+				n = tfs_listxattr(fs, ino, buf, (size_t)n + 1);
+		} while (n == -ERANGE);	/* grew meanwhile */
+		if (n >= 0)
+			n = (ssize_t)drop_trusted(buf, (size_t)n);
+		if (n >= 0 && size && (size_t)n > size)
+			n = -ERANGE;
 	}
-	n = tfs_listxattr(fs_of(req), ino, buf, size);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else if (size == 0)
