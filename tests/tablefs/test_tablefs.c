@@ -580,6 +580,99 @@ static void write_across_the_largest_size_is_short(void **state)
 	assert_fsck_clean(f);
 }
 
+/* An ACL in xattr form from (tag, perm, id) triples; returns its size. */
+static size_t acl_bytes(unsigned char *buf, const unsigned (*e)[3], size_t n)
+{
+	uint32_t version = 2;	/* little-endian hosts only, as the kernel's */
+
+	memcpy(buf, &version, 4);
+	for (size_t i = 0; i < n; i++) {
+		uint16_t tag = (uint16_t)e[i][0], perm = (uint16_t)e[i][1];
+		uint32_t id = e[i][2];
+
+		memcpy(buf + 4 + i * 8, &tag, 2);
+		memcpy(buf + 6 + i * 8, &perm, 2);
+		memcpy(buf + 8 + i * 8, &id, 4);
+	}
+	return 4 + n * 8;
+}
+
+/* -o acl: an access ACL sets the mode and chmod the ACL; a default ACL
+ * is inherited in place of the umask. */
+static void acls_tie_to_the_mode_and_are_inherited(void **state)
+{
+	struct fixture *f = *state;
+	static const unsigned named[][3] = {
+		{ 1, 6, 0 }, { 2, 4, 4001 }, { 4, 0, 0 }, { 0x10, 4, 0 },
+		{ 0x20, 0, 0 },
+	};
+	static const unsigned plain[][3] = {
+		{ 1, 7, 0 }, { 4, 5, 0 }, { 0x20, 1, 0 },
+	};
+	static const unsigned bad[][3] = {	/* named entry, no mask */
+		{ 1, 6, 0 }, { 2, 4, 4001 }, { 4, 0, 0 }, { 0x20, 0, 0 },
+	};
+	unsigned char acl[64], back[64];
+	size_t n;
+	uint64_t ino, d, sub;
+	struct stat attr = { .st_mode = 0600 }, st;
+
+	f->fs->acl = true;
+	ino = mk(f, TFS_ROOT_INO, "f", S_IFREG | 0600);
+	n = acl_bytes(acl, named, 5);
+	assert_int_equal(tfs_setxattr(f->fs, ino, "system.posix_acl_access",
+				      acl, n, 0), 0);
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);	/* mask in the group bits */
+	/* chmod rewrites the mask */
+	assert_int_equal(tfs_setattr(f->fs, ino, &attr, FUSE_SET_ATTR_MODE,
+				     &st), 0);
+	assert_int_equal(tfs_getxattr(f->fs, ino, "system.posix_acl_access",
+				      back, sizeof(back)), (ssize_t)n);
+	assert_int_equal(back[4 + 3 * 8 + 2], 0);	/* mask perm */
+	/* an ACL the mode says all of sets the mode and is not kept */
+	n = acl_bytes(acl, plain, 3);
+	assert_int_equal(tfs_setxattr(f->fs, ino, "system.posix_acl_access",
+				      acl, n, 0), 0);
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0751);
+	assert_int_equal(tfs_getxattr(f->fs, ino, "system.posix_acl_access",
+				      back, sizeof(back)), -ENODATA);
+	n = acl_bytes(acl, bad, 4);
+	assert_int_equal(tfs_setxattr(f->fs, ino, "system.posix_acl_access",
+				      acl, n, 0), -EINVAL);
+	n = acl_bytes(acl, named, 5);	/* default ACLs only on directories */
+	assert_int_equal(tfs_setxattr(f->fs, ino, "system.posix_acl_default",
+				      acl, n, 0), -EACCES);
+	assert_int_equal(tfs_setxattr(f->fs, ino, "system.other", "x", 1, 0),
+			 -EOPNOTSUPP);
+
+	/* Without a default ACL the umask applies; with one, the ACL. */
+	d = mk(f, TFS_ROOT_INO, "d", S_IFDIR | 0755);
+	assert_int_equal(tfs_create_umask(f->fs, d, "u", 0666, 022, &f->cred,
+					  &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	assert_true(tfs_close_file(f->fs, st.st_ino) == false);
+	n = acl_bytes(acl, named, 5);
+	assert_int_equal(tfs_setxattr(f->fs, d, "system.posix_acl_default",
+				      acl, n, 0), 0);
+	assert_int_equal(tfs_create_umask(f->fs, d, "i", 0666, 077, &f->cred,
+					  &st), 0);
+	assert_true(tfs_close_file(f->fs, st.st_ino) == false);
+	assert_int_equal(st.st_mode & 0777, 0640);	/* u::rw- mask r-- o::--- */
+	assert_int_equal(tfs_getxattr(f->fs, st.st_ino,
+				      "system.posix_acl_access", back,
+				      sizeof(back)), (ssize_t)n);
+	assert_int_equal(tfs_mkdir_umask(f->fs, d, "sub", 0777, 077, &f->cred,
+					 &st), 0);
+	sub = st.st_ino;
+	assert_int_equal(st.st_mode & 0777, 0640);
+	assert_int_equal(tfs_getxattr(f->fs, sub, "system.posix_acl_default",
+				      back, sizeof(back)), (ssize_t)n);
+	assert_memory_equal(back, acl, n);
+	assert_fsck_clean(f);
+}
+
 static void punch_hole_reads_zeros_and_keeps_size(void **state)
 {
 	struct fixture *f = *state;
@@ -667,6 +760,7 @@ int main(void)
 		T(xattrs_set_get_list_remove),
 		T(setattr_kill_bits_clear_setid_as_the_kernel_would),
 		T(write_across_the_largest_size_is_short),
+		T(acls_tie_to_the_mode_and_are_inherited),
 		T(punch_hole_reads_zeros_and_keeps_size),
 		T(mkfs_refuses_to_overwrite_without_force),
 		T(second_open_fails_busy),

@@ -261,6 +261,25 @@ static void set_time(struct tfs_time *dst, const struct timespec *src,
 	}
 }
 
+/* chmod with ACLs: the access ACL, if any, takes the new bits. */
+static int chmod_acl(struct tfs_txn *t, const struct tfs_inode *in)
+{
+	unsigned char key[9 + TFS_XATTR_NAME_MAX];
+	size_t klen = tfs_key_xattr(key, in->ino, TFS_ACL_ACCESS);
+	char *v;
+	size_t vlen;
+	int ret = tfs_txn_get(t, key, klen, &v, &vlen);
+
+	if (ret)
+		return ret == -ENOENT ? 0 : ret;
+	if (!tfs_acl_valid(v, vlen)) {
+		tfs_acl_chmod(v, vlen, in->r.mode);
+		tfs_txn_put(t, key, klen, v, vlen);
+	}
+	rocksdb_free(v);
+	return 0;
+}
+
 int tfs_setattr(struct tfs *fs, uint64_t ino, const struct stat *attr,
 		int to_set, struct stat *out)
 {
@@ -294,8 +313,13 @@ int tfs_setattr(struct tfs *fs, uint64_t ino, const struct stat *attr,
 			goto out_in;
 		tfs_now(&in.r.mtime);
 	}
-	if (to_set & FUSE_SET_ATTR_MODE)
+	if (to_set & FUSE_SET_ATTR_MODE) {
 		in.r.mode = (in.r.mode & S_IFMT) | (attr->st_mode & 07777);
+		if (fs->acl && !S_ISLNK(in.r.mode))
+			ret = chmod_acl(&t, &in);
+		if (ret)
+			goto out_in;
+	}
 	if (to_set & FUSE_SET_ATTR_KILL_SUID)
 		in.r.mode &= ~(uint32_t)S_ISUID;
 	/* Set-group-ID without group-execute marks mandatory locking, not
@@ -471,7 +495,12 @@ int tfs_lseek(struct tfs *fs, uint64_t ino, off_t off, int whence,
 
 /* --- extended attributes ------------------------------------------------ */
 
-static int xattr_name_check(const char *name)
+static bool is_acl(const char *name)
+{
+	return !strcmp(name, TFS_ACL_ACCESS) || !strcmp(name, TFS_ACL_DEFAULT);
+}
+
+static int xattr_name_check(struct tfs *fs, const char *name)
 {
 	size_t n = strlen(name);
 
@@ -479,9 +508,35 @@ static int xattr_name_check(const char *name)
 		return -EINVAL;
 	if (n > TFS_XATTR_NAME_MAX)
 		return -ERANGE;
+	if (fs->acl && is_acl(name))
+		return 0;
 	if (strncmp(name, "user.", 5) && strncmp(name, "trusted.", 8) &&
 	    strncmp(name, "security.", 9))
-		return -EOPNOTSUPP;	/* system.* (ACLs) not supported */
+		return -EOPNOTSUPP;	/* other system.*, ACLs without acl */
+	return 0;
+}
+
+/*
+ * Setting an ACL in @t for @in: the access ACL decides the permission
+ * bits and is kept only where it says more than they can; an ACL of no
+ * entries (or an access ACL the bits say all of) removes the xattr.
+ * *@keep says whether to store the value.
+ */
+static int set_acl(struct tfs_inode *in, const char *name, const void *val,
+		   size_t len, bool *keep)
+{
+	int ret = tfs_acl_valid(val, len);
+
+	if (ret)
+		return ret;
+	*keep = len > 4;
+	if (!strcmp(name, TFS_ACL_DEFAULT)) {
+		if (!S_ISDIR(in->r.mode))
+			return *keep ? -EACCES : 0;
+		return 0;
+	}
+	if (*keep)
+		*keep = tfs_acl_equiv_mode(val, len, &in->r.mode) == 1;
 	return 0;
 }
 
@@ -494,7 +549,8 @@ int tfs_setxattr(struct tfs *fs, uint64_t ino, const char *name,
 	size_t klen;
 	char *v;
 	size_t vlen;
-	int ret = xattr_name_check(name);
+	bool keep = true;
+	int ret = xattr_name_check(fs, name);
 
 	if (ret)
 		return ret;
@@ -522,9 +578,14 @@ int tfs_setxattr(struct tfs *fs, uint64_t ino, const char *name,
 	} else if (ret == -ENOENT) {
 		ret = (flags & XATTR_REPLACE) ? -ENODATA : 0;
 	}
+	if (!ret && is_acl(name))
+		ret = set_acl(&in, name, val, len, &keep);
 	if (ret)
 		goto out_in;
-	tfs_txn_put(&t, key, klen, val, len);
+	if (keep)
+		tfs_txn_put(&t, key, klen, val, len);
+	else
+		tfs_txn_del(&t, key, klen);
 	tfs_now(&in.r.ctime);
 	ret = tfs_inode_put(&t, &in);
 	tfs_inode_release(&in);
@@ -551,7 +612,7 @@ ssize_t tfs_getxattr(struct tfs *fs, uint64_t ino, const char *name,
 	struct tfs_inode in;
 	char *v;
 	size_t vlen;
-	int ret = xattr_name_check(name);
+	int ret = xattr_name_check(fs, name);
 
 	if (ret)
 		return ret == -EOPNOTSUPP ? -ENODATA : ret;
@@ -624,7 +685,7 @@ int tfs_removexattr(struct tfs *fs, uint64_t ino, const char *name)
 	size_t klen;
 	char *v;
 	size_t vlen;
-	int ret = xattr_name_check(name);
+	int ret = xattr_name_check(fs, name);
 
 	if (ret)
 		return ret == -EOPNOTSUPP ? -ENODATA : ret;

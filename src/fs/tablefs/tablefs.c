@@ -665,12 +665,52 @@ static int get_dir(struct tfs_txn *t, uint64_t ino, struct tfs_inode *in)
 }
 
 /*
+ * With ACLs, the new node @in (in @t) takes the default ACL of @parent,
+ * which decides its permission bits in place of @umask: as its access
+ * ACL where that says more than the bits, and a directory as its own
+ * default ACL. Without one the umask applies. Symlinks have neither.
+ */
+static int inherit_acl(struct tfs *fs, struct tfs_txn *t, uint64_t parent,
+		       struct tfs_inode *in, mode_t umask)
+{
+	unsigned char key[9 + TFS_XATTR_NAME_MAX];
+	char *v;
+	size_t vlen;
+	int ret;
+
+	if (S_ISLNK(in->r.mode))
+		return 0;
+	if (!fs->acl) {
+		in->r.mode &= ~(uint32_t)(umask & 0777);
+		return 0;
+	}
+	ret = tfs_txn_get(t, key, tfs_key_xattr(key, parent, TFS_ACL_DEFAULT),
+			  &v, &vlen);
+	if (ret == -ENOENT || (!ret && (tfs_acl_valid(v, vlen) || vlen <= 4))) {
+		if (!ret)
+			rocksdb_free(v);
+		in->r.mode &= ~(uint32_t)(umask & 0777);
+		return 0;
+	}
+	if (ret)
+		return ret;
+	if (S_ISDIR(in->r.mode))
+		tfs_txn_put(t, key, tfs_key_xattr(key, in->ino,
+						  TFS_ACL_DEFAULT), v, vlen);
+	if (tfs_acl_create_masq(v, vlen, &in->r.mode))
+		tfs_txn_put(t, key, tfs_key_xattr(key, in->ino, TFS_ACL_ACCESS),
+			    v, vlen);
+	rocksdb_free(v);
+	return 0;
+}
+
+/*
  * Create a node of @mode in @parent with optional @tail (symlink target),
  * in one batch: new inode, directory entry, parent times and link count,
- * inode counter.
+ * inode counter, inherited ACLs.
  */
 static int create_node(struct tfs *fs, uint64_t parent, const char *name,
-		       mode_t mode, dev_t rdev, const char *tail,
+		       mode_t mode, mode_t umask, dev_t rdev, const char *tail,
 		       const struct tfs_cred *c, bool open, struct stat *out)
 {
 	struct tfs_txn t;
@@ -725,8 +765,10 @@ static int create_node(struct tfs *fs, uint64_t parent, const char *name,
 			goto out_dir;
 		}
 	}
-	ret = dir_insert(&d, name, strlen(name), in.ino, mode_to_dt(mode),
-			 NULL);
+	ret = inherit_acl(fs, &t, parent, &in, umask);
+	if (!ret)
+		ret = dir_insert(&d, name, strlen(name), in.ino,
+				 mode_to_dt(mode), NULL);
 	if (!ret && S_ISDIR(mode))
 		ret = dir_kv_create(&t.kv, in.ino, 0, NULL);
 	if (ret)
@@ -771,8 +813,9 @@ out_unlock:
 	return ret;
 }
 
-int tfs_mknod(struct tfs *fs, uint64_t parent, const char *name, mode_t mode,
-	      dev_t rdev, const struct tfs_cred *c, struct stat *out)
+int tfs_mknod_umask(struct tfs *fs, uint64_t parent, const char *name,
+		    mode_t mode, mode_t umask, dev_t rdev,
+		    const struct tfs_cred *c, struct stat *out)
 {
 	if (S_ISDIR(mode) || S_ISLNK(mode))
 		return -EINVAL;
@@ -780,21 +823,42 @@ int tfs_mknod(struct tfs *fs, uint64_t parent, const char *name, mode_t mode,
 		mode |= S_IFREG;
 	if (!S_ISCHR(mode) && !S_ISBLK(mode))
 		rdev = 0;
-	return create_node(fs, parent, name, mode, rdev, NULL, c, false, out);
+	return create_node(fs, parent, name, mode, umask, rdev, NULL, c,
+			   false, out);
+}
+
+int tfs_mknod(struct tfs *fs, uint64_t parent, const char *name, mode_t mode,
+	      dev_t rdev, const struct tfs_cred *c, struct stat *out)
+{
+	return tfs_mknod_umask(fs, parent, name, mode, 0, rdev, c, out);
+}
+
+int tfs_create_umask(struct tfs *fs, uint64_t parent, const char *name,
+		     mode_t mode, mode_t umask, const struct tfs_cred *c,
+		     struct stat *out)
+{
+	return create_node(fs, parent, name, (mode & 07777) | S_IFREG, umask,
+			   0, NULL, c, true, out);
 }
 
 int tfs_create(struct tfs *fs, uint64_t parent, const char *name,
 	       mode_t mode, const struct tfs_cred *c, struct stat *out)
 {
-	return create_node(fs, parent, name, (mode & 07777) | S_IFREG, 0,
-			   NULL, c, true, out);
+	return tfs_create_umask(fs, parent, name, mode, 0, c, out);
+}
+
+int tfs_mkdir_umask(struct tfs *fs, uint64_t parent, const char *name,
+		    mode_t mode, mode_t umask, const struct tfs_cred *c,
+		    struct stat *out)
+{
+	return create_node(fs, parent, name, S_IFDIR | (mode & 07777), umask,
+			   0, NULL, c, false, out);
 }
 
 int tfs_mkdir(struct tfs *fs, uint64_t parent, const char *name, mode_t mode,
 	      const struct tfs_cred *c, struct stat *out)
 {
-	return create_node(fs, parent, name, S_IFDIR | (mode & 07777), 0, NULL,
-			   c, false, out);
+	return tfs_mkdir_umask(fs, parent, name, mode, 0, c, out);
 }
 
 int tfs_symlink(struct tfs *fs, uint64_t parent, const char *name,
@@ -806,7 +870,7 @@ int tfs_symlink(struct tfs *fs, uint64_t parent, const char *name,
 		return -ENOENT;
 	if (n > TFS_SYMLINK_MAX)
 		return -ENAMETOOLONG;
-	return create_node(fs, parent, name, S_IFLNK | 0777, 0, target, c,
+	return create_node(fs, parent, name, S_IFLNK | 0777, 0, 0, target, c,
 			   false, out);
 }
 

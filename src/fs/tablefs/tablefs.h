@@ -71,6 +71,7 @@ struct tfs {
 	uint32_t inline_max;
 	bool readonly;
 	bool writeback;			/* kernel writeback cache (mount option) */
+	bool acl;			/* POSIX ACLs (mount option acl) */
 	unsigned char uuid[16];
 
 	pthread_mutex_t lock;		/* serialises every change */
@@ -150,6 +151,23 @@ int tfs_create(struct tfs *fs, uint64_t parent, const char *name,
 	       mode_t mode, const struct tfs_cred *c, struct stat *out);
 int tfs_mkdir(struct tfs *fs, uint64_t parent, const char *name, mode_t mode,
 	      const struct tfs_cred *c, struct stat *out);
+/*
+ * The three calls above for a caller that leaves the umask to the
+ * filesystem (the kernel does with ACLs on: FUSE_CAP_DONT_MASK): with
+ * fs->acl a new node takes its parent's default ACL, which decides its
+ * permission bits (and its access ACL, and a directory's default ACL);
+ * only where the parent has none is @umask cleared from @mode. Without
+ * fs->acl, @umask is cleared from @mode. The plain calls pass 0.
+ */
+int tfs_mknod_umask(struct tfs *fs, uint64_t parent, const char *name,
+		    mode_t mode, mode_t umask, dev_t rdev,
+		    const struct tfs_cred *c, struct stat *out);
+int tfs_create_umask(struct tfs *fs, uint64_t parent, const char *name,
+		     mode_t mode, mode_t umask, const struct tfs_cred *c,
+		     struct stat *out);
+int tfs_mkdir_umask(struct tfs *fs, uint64_t parent, const char *name,
+		    mode_t mode, mode_t umask, const struct tfs_cred *c,
+		    struct stat *out);
 int tfs_symlink(struct tfs *fs, uint64_t parent, const char *name,
 		const char *target, const struct tfs_cred *c,
 		struct stat *out);

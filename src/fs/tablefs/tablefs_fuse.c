@@ -151,6 +151,15 @@ static void tfs_ll_init(void *userdata, struct fuse_conn_info *conn)
 	 */
 	if (fs->writeback && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
 		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+	/*
+	 * -o acl: the kernel checks access against the ACLs (it needs
+	 * default_permissions, which every mixfs mount has) and hands the
+	 * umask to us, as a default ACL replaces it (acl.c). On a kernel
+	 * without FUSE_POSIX_ACL setting an ACL fails with EOPNOTSUPP, as
+	 * without the option.
+	 */
+	if (fs->acl && (conn->capable & FUSE_CAP_POSIX_ACL))
+		conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
 }
 
 static void tfs_ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -246,7 +255,9 @@ static void tfs_ll_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	cred_of(req, &c);
 	reply_new_entry(req, fs,
-			tfs_mknod(fs, parent, name, mode, rdev, &c, &st), &st);
+			tfs_mknod_umask(fs, parent, name, mode,
+					fuse_req_ctx(req)->umask, rdev, &c, &st),
+			&st);
 }
 
 static void tfs_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -257,7 +268,9 @@ static void tfs_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct stat st;
 
 	cred_of(req, &c);
-	reply_new_entry(req, fs, tfs_mkdir(fs, parent, name, mode, &c, &st),
+	reply_new_entry(req, fs,
+			tfs_mkdir_umask(fs, parent, name, mode,
+					fuse_req_ctx(req)->umask, &c, &st),
 			&st);
 }
 
@@ -370,7 +383,8 @@ static void tfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int ret;
 
 	cred_of(req, &c);
-	ret = tfs_create(fs, parent, name, mode, &c, &st);
+	ret = tfs_create_umask(fs, parent, name, mode,
+			       fuse_req_ctx(req)->umask, &c, &st);
 	if (ret == -EEXIST && !(fi->flags & O_EXCL)) {
 		/* Lost a race with another creator: open what is there. */
 		ret = tfs_lookup(fs, parent, name, &st);
@@ -853,6 +867,7 @@ static int drv_open(const char *uri, const struct fsd_opts *o,
 	int ret;
 
 	bool writeback = false;	/* see docs/tablefs.md */
+	bool acl = false;
 
 	for (size_t i = 0; i < o->ndrv; i++) {
 		if (!strncmp(o->drv[i], "data=", 5))
@@ -861,6 +876,10 @@ static int drv_open(const char *uri, const struct fsd_opts *o,
 			writeback = true;
 		else if (!strcmp(o->drv[i], "writeback=off"))
 			writeback = false;
+		else if (!strcmp(o->drv[i], "acl"))
+			acl = true;
+		else if (!strcmp(o->drv[i], "noacl"))
+			acl = false;
 		else
 			return mixfs_err_set(err, -EINVAL,
 				"tablefs does not know the option '%s'",
@@ -870,6 +889,7 @@ static int drv_open(const char *uri, const struct fsd_opts *o,
 	if (ret)
 		return ret;
 	fs->writeback = writeback;
+	fs->acl = acl;
 	fs->mount.opts = *o;
 	if (!o->readonly) {
 		/* The event log lives in the metadata store, so its sequence
