@@ -103,6 +103,51 @@ static int cmd_mkfs(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Unmount @mp (umount2 as root, fusermount3 otherwise) and wait up to 60 s
+ * for daemon @pid to flush and exit. Says what failed on stderr; -1 then.
+ */
+static int unmount_and_wait(const char *mp, pid_t pid)
+{
+	if (umount2(mp, 0) < 0) {
+		int e = errno;
+		pid_t child;
+		int status;
+
+		if (e != EPERM) {
+			fprintf(stderr, "%s: unmounting %s: %s\n", cmd_name, mp,
+				strerror(e));
+			return -1;
+		}
+		child = fork();	/* not root: fusermount3 does it */
+		if (child == 0) {
+			execlp("fusermount3", "fusermount3", "-u", mp,
+			       (char *)NULL);
+			_exit(127);
+		}
+		if (child < 0 || waitpid(child, &status, 0) < 0 ||
+		    !WIFEXITED(status) || WEXITSTATUS(status)) {
+			fprintf(stderr, "%s: unmounting %s failed\n", cmd_name,
+				mp);
+			return -1;
+		}
+	}
+	/* The daemon flushes and exits once the kernel lets go. */
+	for (int i = 0; i < 600 && kill(pid, 0) == 0; i++) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			break;	/* our own child (an interrupted mount) */
+		nanosleep(&ts, NULL);
+	}
+	if (kill(pid, 0) == 0) {
+		fprintf(stderr, "%s: unmounted %s, but daemon %ld has not exited after 60 s\n",
+			cmd_name, mp, (long)pid);
+		return -1;
+	}
+	return 0;
+}
+
 /* --- mount -------------------------------------------------------------- */
 
 static const char mount_usage[] =
@@ -237,8 +282,10 @@ static int do_mount(int argc, char **argv, struct fsd_opts *o)
 	char uri[PATH_MAX + 16], mp[PATH_MAX], msg[300];
 	bool fg = false;
 	int c, pfd[2], ret;
+	sigset_t stop, old_mask, pending;
 	pid_t pid;
 	ssize_t n;
+	int sig;
 
 	while ((c = getopt_long(argc, argv, "+o:s:d:fh", opts, NULL)) != -1) {
 		switch (c) {
@@ -289,7 +336,15 @@ static int do_mount(int argc, char **argv, struct fsd_opts *o)
 		return serve(store, driver, o, mp, -1);
 
 	/* Fork before opening anything: RocksDB's threads do not survive a
-	 * fork. The child reports "0" once mounted, or "1 message". */
+	 * fork. The child reports "0" once mounted, or "1 message".
+	 * Ctrl-C or SIGTERM while we wait must not leave a daemon behind
+	 * that mounts after we are gone: the signals wait until the child
+	 * has answered, and then the mount is taken down again. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stop, &old_mask);
 	if (pipe(pfd) < 0) {
 		perror("mixfs mount: pipe");
 		return 1;
@@ -302,6 +357,7 @@ static int do_mount(int argc, char **argv, struct fsd_opts *o)
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
 
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
 		close(pfd[0]);
 		setsid();
 		if (null >= 0) {
@@ -318,6 +374,22 @@ static int do_mount(int argc, char **argv, struct fsd_opts *o)
 	close(pfd[1]);
 	n = read(pfd[0], msg, sizeof(msg) - 1);
 	close(pfd[0]);
+	sigpending(&pending);
+	for (sig = SIGHUP; sig <= SIGTERM; sig++)
+		if (sigismember(&stop, sig) && sigismember(&pending, sig))
+			break;
+	if (sig <= SIGTERM) {
+		fprintf(stderr, "%s: interrupted; %s\n", cmd_name,
+			n > 0 && msg[0] == '0' ? "unmounting again" :
+						 "the mount did not happen");
+		if (n > 0 && msg[0] == '0')
+			unmount_and_wait(mp, pid);
+		else
+			waitpid(pid, NULL, 0);
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);	/* dies here */
+		return 128 + sig;
+	}
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	if (n > 0 && msg[0] == '0') {
 		printf("mounted %s on %s (daemon pid %ld)\n", store, mp,
 		       (long)pid);
@@ -516,41 +588,7 @@ static int cmd_umount(int argc, char **argv)
 			cmd_name, mp);
 		return 1;
 	}
-	if (umount2(mp, 0) < 0) {
-		int e = errno;
-		pid_t child;
-		int status;
-
-		if (e != EPERM) {
-			fprintf(stderr, "%s: unmounting %s: %s\n", cmd_name, mp,
-				strerror(e));
-			return 1;
-		}
-		child = fork();	/* not root: fusermount3 does it */
-		if (child == 0) {
-			execlp("fusermount3", "fusermount3", "-u", mp,
-			       (char *)NULL);
-			_exit(127);
-		}
-		if (child < 0 || waitpid(child, &status, 0) < 0 ||
-		    !WIFEXITED(status) || WEXITSTATUS(status)) {
-			fprintf(stderr, "%s: unmounting %s failed\n", cmd_name,
-				mp);
-			return 1;
-		}
-	}
-	/* The daemon flushes and exits once the kernel lets go. */
-	for (int i = 0; i < 600 && kill((pid_t)pid, 0) == 0; i++) {
-		struct timespec ts = { 0, 100 * 1000 * 1000 };
-
-		nanosleep(&ts, NULL);
-	}
-	if (kill((pid_t)pid, 0) == 0) {
-		fprintf(stderr, "%s: unmounted %s, but daemon %ld has not exited after 60 s\n",
-			cmd_name, mp, pid);
-		return 1;
-	}
-	return 0;
+	return unmount_and_wait(mp, (pid_t)pid) ? 1 : 0;
 }
 
 /* --- fsck --------------------------------------------------------------- */

@@ -46,6 +46,16 @@
  * cheap (16x) and is the usual choice of chunked stores; a store that holds
  * mostly large, read-whole objects can be created with ?chunk=256K or 1M.
  *
+ * Exclusive use: a writable open takes RocksDB's LOCK file, so a second
+ * writer, in this process or another, fails -EBUSY. An
+ * OBJSTORE_OPEN_READONLY open (fsck beside a mounted file system, a
+ * read-only mount) takes no lock and writes no file: it opens the database
+ * read-only, which reads the tables and replays the write-ahead log as
+ * they were at the open, and sees nothing written after it. Every change
+ * is one WriteBatch, one record in the log, and a record cut short (the
+ * writer in the middle of it) is dropped whole, so a read-only opener sees
+ * each change whole or not at all, never half of one.
+ *
  * It deliberately does not cache anything itself (RocksDB's block cache
  * does), nor keep more than one database per store.
  */
@@ -661,6 +671,8 @@ static int rdb_sync(struct objstore *s, struct mixfs_err *err)
 {
 	char *e = NULL;
 
+	if (s->open_flags & OBJSTORE_OPEN_READONLY)
+		return 0;	/* wrote nothing; RocksDB refuses the call */
 	rocksdb_flush_wal(rdb_of(s)->db, 1, &e);
 	return e ? objstore_rdb_error(err, e, "sync") : 0;
 }
@@ -871,6 +883,7 @@ static int rdb_open(const char *rest, unsigned flags, struct objstore **out,
 	struct rdb_store *r;
 	const char *query;
 	bool have_size = false, create = flags & OBJSTORE_OPEN_CREATE;
+	bool readonly = flags & OBJSTORE_OPEN_READONLY;
 	uint64_t size = 0;
 	uint32_t chunk;
 	char *e = NULL;
@@ -903,7 +916,7 @@ static int rdb_open(const char *rest, unsigned flags, struct objstore **out,
 		ret = had_db;
 		goto out_free;
 	}
-	if (!had_db && !create) {
+	if (!had_db && (!create || readonly)) {
 		ret = mixfs_err_set(err, -ENOENT, "no store at %s", r->path);
 		goto out_free;
 	}
@@ -920,7 +933,10 @@ static int rdb_open(const char *rest, unsigned flags, struct objstore **out,
 		goto out_free;
 	}
 	rocksdb_options_set_create_if_missing(r->opts, !had_db);
-	r->db = rocksdb_open(r->opts, r->path, &e);
+	if (readonly)
+		r->db = rocksdb_open_for_read_only(r->opts, r->path, 0, &e);
+	else
+		r->db = rocksdb_open(r->opts, r->path, &e);
 	if (e) {
 		r->db = NULL;
 		ret = open_error(e, r->path, had_db, err);
@@ -947,7 +963,8 @@ static int rdb_close(struct objstore *s)
 	int ret = 0;
 
 	/* Close is the last chance to make what was written durable. */
-	rocksdb_flush_wal(r->db, 1, &e);
+	if (!(s->open_flags & OBJSTORE_OPEN_READONLY))
+		rocksdb_flush_wal(r->db, 1, &e);
 	if (e)
 		ret = objstore_rdb_error(NULL, e, "sync");
 	rdb_free(r);

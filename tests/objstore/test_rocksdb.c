@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -341,6 +342,160 @@ static void second_open_fails_ebusy(void **state)
 	OK(objstore_close(s2));
 }
 
+/*
+ * A read-only open (fsck, a read-only mount) takes no lock: it works while
+ * a writer has the store, sees the store as it was when it opened, and
+ * changes nothing.
+ */
+static void readonly_open_beside_a_writer_sees_the_store_at_its_open(void **state)
+{
+	struct tctx *t = *state;
+	struct mixfs_err err = { 0 };
+	struct objstore *w, *w2, *r, *r2;
+	char got[8];
+
+	w = open_store(t->uri, OBJSTORE_OPEN_CREATE);
+	OK(objstore_create(w, 1, NULL));
+	OK(objstore_write(w, 1, 0, "one", 3, NULL));
+	r = open_store(t->uri, OBJSTORE_OPEN_READONLY);
+	r2 = open_store(t->uri, OBJSTORE_OPEN_READONLY);
+	assert_int_equal(objstore_read(r, 1, 0, got, sizeof(got), NULL), 3);
+	assert_memory_equal(got, "one", 3);
+	/* The writer goes on; the readers keep what they opened. */
+	OK(objstore_write(w, 1, 0, "two", 3, NULL));
+	OK(objstore_create(w, 2, NULL));
+	OK(objstore_sync(w, NULL));
+	assert_int_equal(objstore_read(r, 1, 0, got, sizeof(got), NULL), 3);
+	if (memcmp(got, "one", 3))
+		fail_msg("a read-only store saw a write made after it opened: "
+			 "'%.3s'", got);
+	assert_int_equal(objstore_stat(r2, 2, &(struct objstore_stat){ 0 },
+				       NULL), -ENOENT);
+	assert_int_equal(objstore_write(r, 1, 0, "x", 1, &err), -EROFS);
+	assert_int_equal(objstore_create(r, 3, NULL), -EROFS);
+	OK(objstore_sync(r, NULL));
+	/* A second writer is still refused. */
+	assert_int_equal(objstore_open(t->uri, 0, &w2, NULL), -EBUSY);
+	OK(objstore_close(r));
+	OK(objstore_close(r2));
+	r = open_store(t->uri, OBJSTORE_OPEN_READONLY);
+	assert_int_equal(objstore_read(r, 1, 0, got, sizeof(got), NULL), 3);
+	assert_memory_equal(got, "two", 3);
+	OK(objstore_stat(r, 2, &(struct objstore_stat){ 0 }, NULL));
+	OK(objstore_close(r));
+	OK(objstore_close(w));
+}
+
+/* Names, sizes and mtimes of the files in @dir, one line each, sorted. */
+static char *dir_listing(const char *dir)
+{
+	struct dirent **names;
+	char *out = NULL, path[600];
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	int n, i;
+
+	assert_non_null(f);
+	n = scandir(dir, &names, NULL, alphasort);
+	assert_true(n >= 0);
+	for (i = 0; i < n; i++) {
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+		if (stat(path, &st) == 0)
+			fprintf(f, "%s %lld %lld.%09ld\n", names[i]->d_name,
+				(long long)st.st_size, (long long)st.st_mtim.tv_sec,
+				st.st_mtim.tv_nsec);
+		free(names[i]);
+	}
+	free(names);
+	fclose(f);
+	return out;
+}
+
+static void readonly_open_changes_no_file_and_creates_no_store(void **state)
+{
+	struct tctx *t = *state;
+	struct objstore *s;
+	char *before, *after, buf[4];
+
+	assert_int_equal(objstore_open(t->uri, OBJSTORE_OPEN_READONLY |
+				       OBJSTORE_OPEN_CREATE, &s, NULL), -ENOENT);
+	assert_int_equal(access(t->path, F_OK), -1);
+	s = open_store(t->uri, OBJSTORE_OPEN_CREATE);
+	OK(objstore_create(s, 1, NULL));
+	OK(objstore_write(s, 1, 0, "abc", 3, NULL));
+	OK(objstore_close(s));
+	before = dir_listing(t->path);
+	s = open_store(t->uri, OBJSTORE_OPEN_READONLY);
+	assert_int_equal(objstore_read(s, 1, 0, buf, sizeof(buf), NULL), 3);
+	OK(objstore_close(s));
+	after = dir_listing(t->path);
+	if (strcmp(before, after))
+		fail_msg("a read-only open changed the store's files:\n"
+			 "before:\n%safter:\n%s", before, after);
+	free(before);
+	free(after);
+}
+
+/*
+ * A read-only opener may find the writer's log cut anywhere; it must see
+ * each change whole or not at all. The cut is made on a copy of a store
+ * whose last change, a transaction making three objects, is only in the
+ * write-ahead log.
+ */
+static void readonly_open_of_a_cut_log_sees_no_half_change(void **state)
+{
+	struct tctx *t = *state;
+	struct objstore *s;
+	struct objstore_txn *x;
+	struct dirent *d;
+	char cmd[1024], copy[320], uri[340], wal[700] = "";
+	static char big[200000];
+	struct stat st;
+	DIR *dp;
+	uint64_t id;
+	int seen;
+
+	s = open_store(t->uri, OBJSTORE_OPEN_CREATE);
+	OK(objstore_create(s, 1, NULL));
+	x = objstore_txn_new(s);
+	assert_non_null(x);
+	for (id = 10; id < 13; id++) {
+		OK(objstore_txn_create(x, id));
+		OK(objstore_txn_write(x, id, 0, big, sizeof(big)));
+	}
+	OK(objstore_txn_commit(x, NULL));
+	objstore_txn_free(x);
+	OK(objstore_close(s));
+	snprintf(copy, sizeof(copy), "%s/copy", t->dir);
+	snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s'", t->path, copy);
+	assert_int_equal(system(cmd), 0);
+	dp = opendir(copy);
+	assert_non_null(dp);
+	while ((d = readdir(dp)))
+		if (strstr(d->d_name, ".log") && strlen(d->d_name) > 4 &&
+		    !strcmp(d->d_name + strlen(d->d_name) - 4, ".log"))
+			snprintf(wal, sizeof(wal), "%s/%s", copy, d->d_name);
+	closedir(dp);
+	if (!wal[0])
+		fail_msg("no write-ahead log in %s", copy);
+	assert_int_equal(stat(wal, &st), 0);
+	assert_true(st.st_size > (off_t)sizeof(big));
+	assert_int_equal(truncate(wal, st.st_size - 1000), 0);
+	snprintf(uri, sizeof(uri), "rocksdb:%s", copy);
+	s = open_store(uri, OBJSTORE_OPEN_READONLY);
+	OK(objstore_stat(s, 1, &(struct objstore_stat){ 0 }, NULL));
+	seen = 0;
+	for (id = 10; id < 13; id++)
+		seen += objstore_stat(s, id, &(struct objstore_stat){ 0 },
+				      NULL) == 0;
+	if (seen)
+		fail_msg("%d of the 3 objects of a cut-off transaction are "
+			 "there", seen);
+	OK(objstore_close(s));
+}
+
 static void open_flags_create_excl_and_missing(void **state)
 {
 	struct tctx *t = *state;
@@ -622,6 +777,9 @@ int main(void)
 		T(newer_format_version_fails_eproto),
 		T(other_format_magic_fails_eproto),
 		T(second_open_fails_ebusy),
+		T(readonly_open_beside_a_writer_sees_the_store_at_its_open),
+		T(readonly_open_changes_no_file_and_creates_no_store),
+		T(readonly_open_of_a_cut_log_sees_no_half_change),
 		T(open_flags_create_excl_and_missing),
 		T(garbage_directory_fails_cleanly),
 		T(truncated_database_fails_cleanly),

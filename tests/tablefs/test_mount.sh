@@ -178,6 +178,19 @@ fi
 
 out=$("$mixfs" mount --store "rocksdb:$tmp/nothing-here" "$mnt" 2>&1); rc=$?
 if [ $rc -ne 0 ]; then ok "mount of a missing store fails"; else nok "mount of a missing store fails" "$out"; unmount_all; fi
+# SIGTERM to `mixfs mount` while the daemon starts: whatever the moment,
+# nothing stays behind (no mount, no daemon) once the command has ended.
+left=
+for d in 0.05 0.1 0.15 0.2 0.3 0.4; do
+	"$mixfs" mount --store "$store" "$mnt" >/dev/null 2>&1 & p=$!
+	sleep $d; kill -TERM $p 2>/dev/null; wait $p; rc=$?
+	# Exit 0: the mount was done before the signal; ours to unmount.
+	[ $rc -eq 0 ] && { "$mixfs" umount "$mnt" || left="$left umount-failed@$d"; }
+	mountpoint -q "$mnt" && { left="$left mounted@$d"; umount -l "$mnt"; }
+	pgrep -f "mixfs mount --store $store" >/dev/null && left="$left daemon@$d"
+	pkill -9 -f "mixfs mount --store $store" 2>/dev/null
+done
+if [ -z "$left" ]; then ok "an interrupted mount leaves no mount and no daemon"; else nok "an interrupted mount leaves no mount and no daemon" "left:$left"; fi
 out=$("$mixfs" frobnicate 2>&1); rc=$?
 if [ $rc -eq 2 ]; then ok "unknown command exits 2"; else nok "unknown command exits 2" "$out"; fi
 
