@@ -37,7 +37,10 @@
  * 1 MiB objects and for 16 MiB ones (which span pieces; --piece N sets the
  * piece size of the stores it creates). The sides take turns object by
  * object, so a busy machine weighs on both alike. The "get/cold" rows read
- * through the store opened again, with no record cached.
+ * through the store opened again, with no record cached, and the raw side
+ * then reads through the same new connection. The "p50 ovh" column
+ * compares the median call of each side, which a few slow calls on a busy
+ * machine move far less than the mean.
  * --rados-only skips the other tables (and takes the URI from
  * MIXFS_RADOS_URI when --rados is not given, as under
  * tests/objstore/ceph_cluster.sh run).
@@ -498,6 +501,22 @@ static int rados_open(const struct bench_cfg *c, const char *tag,
 	return ret;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* A row with the overhead of the median call beside that of the mean. */
+static void row_p50(const char *name, double store, double raw,
+		    double p50_store, double p50_raw)
+{
+	printf("%-22s %12.0f %12.0f %8.2f %+8.1f%% %+8.1f%%\n", name, store,
+	       raw, store / raw, (raw / store - 1) * 100,
+	       (p50_store / p50_raw - 1) * 100);
+}
+
 /* An I/O context on @store's connection with @raw's pool and namespace. */
 static int cold_ioctx(rados_ioctx_t store, rados_ioctx_t raw,
 		      rados_ioctx_t *out)
@@ -549,16 +568,16 @@ static int store_put(struct objstore *s, uint64_t id, const void *buf,
  */
 static int rados_run(const struct bench_cfg *c, const char *tag, size_t size,
 		     const uint64_t *put_ids, const uint64_t *get_ids,
-		     size_t n, double rate[7])
+		     size_t n, double rate[7], double p50[7])
 {
 	struct mixfs_err err = { 0 };
 	unsigned char *buf = malloc(size);
 	struct objstore *s[3] = { NULL, NULL, NULL };
-	double t[7] = { 0 }, t0;
+	double t[7] = { 0 }, t0, *lat = calloc(7 * n, sizeof(*lat));
 	rados_ioctx_t io, cold = NULL;
 	char name[96], oid[64];
-	size_t i, k;
-	int ret = buf ? 0 : -ENOMEM, pass;
+	size_t i, k, k2;
+	int ret = buf && lat ? 0 : -ENOMEM, pass;
 
 	for (k = 0; k < 3 && !ret; k++) {
 		snprintf(name, sizeof(name), "%s-%zu", tag, k);
@@ -583,7 +602,8 @@ static int rados_run(const struct bench_cfg *c, const char *tag, size_t size,
 			else
 				ret = rados_write_full(io, oid, (const char *)buf,
 						       size);
-			t[side] += now() - t0;
+			lat[side * n + i] = now() - t0;
+			t[side] += lat[side * n + i];
 		}
 	}
 	/* Gets twice: on the store that made the objects (their records
@@ -622,14 +642,19 @@ static int rados_run(const struct bench_cfg *c, const char *tag, size_t size,
 				else
 					got = rados_read(pass ? cold : io, oid,
 							 (char *)buf, size, 0);
-				t[3 + 2 * pass + side] += now() - t0;
+				k2 = 3 + 2 * pass + side;
+				lat[k2 * n + i] = now() - t0;
+				t[k2] += lat[k2 * n + i];
 				if (got != (ssize_t)size)
 					ret = got < 0 ? (int)got : -EIO;
 			}
 		}
 	}
-	for (k = 0; k < 7; k++)
+	for (k = 0; k < 7 && lat; k++) {
 		rate[k] = (double)n / t[k];
+		qsort(lat + k * n, n, sizeof(*lat), cmp_double);
+		p50[k] = lat[k * n + n / 2];
+	}
 	if (ret)
 		fprintf(stderr, "bench: rados: %s\n", mixfs_err_msg(&err, ret));
 	/* The test cluster keeps objects in memory: give them back. */
@@ -644,6 +669,7 @@ static int rados_run(const struct bench_cfg *c, const char *tag, size_t size,
 	for (k = 0; k < 3; k++)
 		objstore_close(s[k]);	/* NULL after a failed reopen: fine */
 	free(buf);
+	free(lat);
 	return ret;
 }
 
@@ -652,7 +678,7 @@ static int run_rados_size(const struct bench_cfg *c, size_t size, size_t n)
 	static const char *const order[] = { "seq", "rand" };
 	const char *sz = size >= (16u << 20) ? "16MiB" : "1MiB";
 	char name[64], tag[64];
-	double rate[7];
+	double rate[7], p50[7];
 	int random, ret = 0;
 
 	for (random = 0; random < 2 && !ret; random++) {
@@ -668,18 +694,18 @@ static int run_rados_size(const struct bench_cfg *c, size_t size, size_t n)
 			for (size_t i = 0; i < n; i++)
 				get_ids[i] = put_ids[n - 1 - i];
 		snprintf(tag, sizeof(tag), "%s-%s", sz, order[random]);
-		ret = rados_run(c, tag, size, put_ids, get_ids, n, rate);
+		ret = rados_run(c, tag, size, put_ids, get_ids, n, rate, p50);
 		if (!ret) {
 			snprintf(name, sizeof(name), "put %s %s", sz, order[random]);
-			row(name, rate[0], rate[2]);
+			row_p50(name, rate[0], rate[2], p50[0], p50[2]);
 			snprintf(name, sizeof(name), "put/txn %s %s", sz,
 				 order[random]);
-			row(name, rate[1], rate[2]);
+			row_p50(name, rate[1], rate[2], p50[1], p50[2]);
 			snprintf(name, sizeof(name), "get %s %s", sz, order[random]);
-			row(name, rate[3], rate[4]);
+			row_p50(name, rate[3], rate[4], p50[3], p50[4]);
 			snprintf(name, sizeof(name), "get/cold %s %s", sz,
 				 order[random]);
-			row(name, rate[5], rate[6]);
+			row_p50(name, rate[5], rate[6], p50[5], p50[6]);
 		}
 		free(put_ids);
 		free(get_ids);
@@ -695,8 +721,8 @@ static int run_rados(const struct bench_cfg *c)
 	printf("objstore rados: vs raw librados, %zu x 1 MiB, %zu x 16 MiB, "
 	       "piece %s\n", c->large, c->quick ? 0 : big,
 	       c->piece[0] ? c->piece : "default");
-	printf("%-22s %12s %12s %8s %9s\n", "workload", "store op/s",
-	       "rados op/s", "ratio", "overhead");
+	printf("%-22s %12s %12s %8s %9s %9s\n", "workload", "store op/s",
+	       "rados op/s", "ratio", "overhead", "p50 ovh");
 	ret = run_rados_size(c, 1u << 20, c->large);
 	if (!ret && !c->quick)	/* a smoke run proves the path, not figures */
 		ret = run_rados_size(c, 16u << 20, big);

@@ -58,8 +58,9 @@ static const char mkfs_usage[] =
 "  --driver NAME  filesystem driver (default " DEFAULT_DRIVER ")\n"
 "  --size SIZE    capacity, e.g. 10G (default: the store's free space)\n"
 "  --data URI     store for file data, recorded in the filesystem (tablefs:\n"
-"                 default dir:data, host files in STORE_URI's directory;\n"
-"                 'same' keeps data in the metadata store)\n"
+"                 default 'same', in the metadata store; dir:data, host\n"
+"                 files in STORE_URI's directory, is faster for large\n"
+"                 files but weaker after a power cut: docs/tablefs.md)\n"
 "  --force        overwrite an existing filesystem\n";
 
 static int cmd_mkfs(int argc, char **argv)
@@ -156,7 +157,8 @@ static const char mount_usage[] =
 "  default store under /var/lib/mixfs (or $XDG_DATA_HOME/mixfs).\n"
 "  -o OPTIONS    ro, allow_other, nonempty, max_threads=N, debug, the events\n"
 "                options (space_low=, space_ok=, inodes_low=, inodes_ok=,\n"
-"                errors=, events_socket=, store_timeout=SECONDS), and the\n"
+"                errors=, events_socket=, store_timeout=SECONDS,\n"
+"                store_retry=SECONDS), and the\n"
 "                driver's own (tablefs: data=STORE_URI, writeback=on|off)\n"
 "  -f            stay in the foreground\n";
 
@@ -386,10 +388,11 @@ static int do_mount(int argc, char **argv, struct fsd_opts *o)
 			unmount_and_wait(mp, pid);
 		else
 			waitpid(pid, NULL, 0);
-		sigprocmask(SIG_SETMASK, &old_mask, NULL);	/* dies here */
 		return 128 + sig;
 	}
-	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	/* The signals stay blocked: one that comes now, after the check,
+	 * is too late to undo a mount that is done, and must not kill us
+	 * between the answer and saying it. */
 	if (n > 0 && msg[0] == '0') {
 		printf("mounted %s on %s (daemon pid %ld)\n", store, mp,
 		       (long)pid);

@@ -198,6 +198,34 @@ int evt_retry(struct evt *ev, const struct evt_retry *p, const char *op,
 	return rc;
 }
 
+bool evt_retry_next(struct evt *ev, struct evt_retry_state *st,
+		    unsigned budget_ms, int rc, const char *op)
+{
+	uint64_t now = now_ns(), left_ms, pause;
+	struct timespec ts;
+
+	/* EIO counts as an outage but is not retried: from a local store it
+	 * is a medium error that another try will not mend. */
+	if (rc >= 0 || !budget_ms || rc == -EIO || !evt_errno_transient(rc))
+		return false;
+	if (!st->start_ns) {
+		st->start_ns = now;
+		st->pause_ms = 10;
+	}
+	if ((now - st->start_ns) / 1000000 >= budget_ms)
+		return false;
+	if (ev)
+		evt_store_report(ev, rc, op);
+	left_ms = budget_ms - (now - st->start_ns) / 1000000;
+	pause = st->pause_ms < left_ms ? st->pause_ms : left_ms;
+	st->pause_ms = st->pause_ms >= 500 ? 1000 : st->pause_ms * 2;
+	ts.tv_sec = (time_t)(pause / 1000);
+	ts.tv_nsec = (long)(pause % 1000) * 1000000;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+	return true;
+}
+
 /* --- Calls in flight ---------------------------------------------------- */
 
 /* Where a thread starts looking for a free slot: its own, most likely. */

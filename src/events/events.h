@@ -450,8 +450,13 @@ void evt_check(struct evt *ev, enum evt_metric m, uint64_t free,
  *   store_timeout=SECONDS  a store call in flight this long counts as an
  *                      outage (default EVT_STORE_TIMEOUT_DEFAULT; 0: off;
  *                      "500ms" for less than a second)
+ *   store_retry=SECONDS  how long a driver retries a request whose store
+ *                      call failed with a transient error before it fails
+ *                      it (evt_retry_next(); default EVT_STORE_RETRY_DEFAULT;
+ *                      0: no retries; "500ms" as above)
  */
 #define EVT_STORE_TIMEOUT_DEFAULT	30	/* seconds */
+#define EVT_STORE_RETRY_DEFAULT		5	/* seconds */
 enum evt_errors {
 	EVT_ERRORS_CONTINUE,
 	EVT_ERRORS_REMOUNT_RO,
@@ -466,6 +471,7 @@ struct evt_opts {
 	size_t ring;			/* 0 = default */
 	char socket[108];		/* "" = none given */
 	unsigned store_timeout_ms;	/* default 30000; 0: no watchdog */
+	unsigned store_retry_ms;	/* default 5000; 0: no retries */
 };
 
 void evt_opts_init(struct evt_opts *o);
@@ -582,6 +588,34 @@ struct evt_retry {
  */
 int evt_retry(struct evt *ev, const struct evt_retry *p, const char *op,
 	      int (*fn)(void *arg), void *arg);
+
+/*
+ * Retries bounded in time, for a driver's own loop around a request:
+ *
+ *	struct evt_retry_state st = EVT_RETRY_STATE_INIT;
+ *	do
+ *		rc = do_the_request(...);
+ *	while (rc < 0 && evt_retry_next(ev, &st, budget_ms, rc, "write"));
+ *
+ * After a failed attempt with result @rc, returns true when @rc is a
+ * transient error (evt_errno_transient(), but not EIO, which from a local
+ * store is a medium error another try will not mend) and less than
+ * @budget_ms have
+ * passed since the first call with @st; it has then reported the failure
+ * (evt_store_report(): store_unavailable once, however many attempts) and
+ * slept before the next attempt: 10 ms, doubling, at most 1 s, never past
+ * the budget. Returns false otherwise, reporting nothing: the caller
+ * reports the final result as usual (evt_call_end(), whose success emits
+ * store_available). @ev may be NULL (no reports); @budget_ms 0: no
+ * retries. Sleeps in the calling thread.
+ */
+struct evt_retry_state {
+	uint64_t start_ns;	/* of the first failure; 0: none yet */
+	unsigned pause_ms;	/* the next pause */
+};
+#define EVT_RETRY_STATE_INIT	{ 0, 0 }
+bool evt_retry_next(struct evt *ev, struct evt_retry_state *st,
+		    unsigned budget_ms, int rc, const char *op);
 
 /* ---------------------------------------------------------------------
  * The Unix-socket feed

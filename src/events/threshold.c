@@ -342,6 +342,7 @@ void evt_opts_init(struct evt_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->errors = EVT_ERRORS_REMOUNT_RO;
 	o->store_timeout_ms = EVT_STORE_TIMEOUT_DEFAULT * 1000;
+	o->store_retry_ms = EVT_STORE_RETRY_DEFAULT * 1000;
 }
 
 /* Fill the default ok level of the watches that have none, and check. */
@@ -385,8 +386,8 @@ static int parse_count(const char *key, const char *val, uint64_t min,
 	return 0;
 }
 
-/* store_timeout=SECONDS, or =MILLISECONDSms; 0 turns the watchdog off. */
-static int parse_timeout(const char *val, unsigned *ms,
+/* store_timeout= or store_retry=: SECONDS, or MILLISECONDSms; 0: off. */
+static int parse_timeout(const char *key, const char *val, unsigned *ms,
 			 struct mixfs_err *err)
 {
 	const char *p = val ? val : "";
@@ -403,8 +404,8 @@ static int parse_timeout(const char *val, unsigned *ms,
 		}
 	}
 	return mixfs_err_set(err, -EINVAL,
-		"store_timeout='%.64s' must be seconds from 0 (off) to 86400, or milliseconds with 'ms'",
-		val ? val : "");
+		"%s='%.64s' must be seconds from 0 (off) to 86400, or milliseconds with 'ms'",
+		key, val ? val : "");
 }
 
 int evt_opts_parse_one(struct evt_opts *o, const char *key, const char *val,
@@ -435,7 +436,9 @@ int evt_opts_parse_one(struct evt_opts *o, const char *key, const char *val,
 		o->ring = (size_t)v;
 		return 1;
 	} else if (strcmp(key, "store_timeout") == 0) {
-		return parse_timeout(val, &o->store_timeout_ms, err) ?: 1;
+		return parse_timeout(key, val, &o->store_timeout_ms, err) ?: 1;
+	} else if (strcmp(key, "store_retry") == 0) {
+		return parse_timeout(key, val, &o->store_retry_ms, err) ?: 1;
 	} else if (strcmp(key, "events_socket") == 0) {
 		if (!val || !val[0] || strlen(val) >= sizeof(o->socket))
 			return mixfs_err_set(err, -EINVAL,

@@ -103,8 +103,11 @@ static int seg_open(const struct obj *o, uint64_t no, bool create,
 		return oerr(err, ret, o->id, "segment %" PRIx64 ": %s", no,
 			    strerror(-ret));
 	}
+	/* A truncate leaves the data file at the end of the chunk holding
+	 * the size (seg_truncate() says why): zeros past the size, in it. */
 	if (fresh && (g->dsize > g->nsums * CHUNK || g->dsize > SEG_SIZE ||
-		      (g->dsize && (no << SEG_SHIFT) + g->dsize > o->size)))
+		      (g->dsize && (no << SEG_SHIFT) + g->dsize >
+		       (o->size + CHUNK - 1) / CHUNK * CHUNK)))
 		goto out_corrupt;
 	return 0;
 
@@ -302,22 +305,43 @@ static int sums_count(const struct obj *o, const struct seg *g,
 	return 0;
 }
 
-/* Zero checksums [@first, @first + @n), making them holes in the .sum
- * file where the host can. */
+/*
+ * Zero checksums [@first, @first + @n), making them holes in the .sum
+ * file where the host can. Only whole blocks are punched; the checksums
+ * sharing a block with others are written as zeros. A punch (or a cut)
+ * inside a block zeroes the rest of it as a change of the host's metadata,
+ * and its journal then writes that block out at its next commit, new
+ * checksums of other chunks in it included, ahead of their data: after a
+ * power cut those chunks would fail their check.
+ */
 static int sums_zero(const struct obj *o, struct seg *g, uint64_t first,
 		     uint64_t n, struct mixfs_err *err)
 {
+	uint64_t a, b, in_a, in_b;
+	int ret;
+
 	if (first >= g->nsums)
 		return 0;
 	if (n > g->nsums - first)
 		n = g->nsums - first;
+	a = first * 8;
+	b = (first + n) * 8;
+	in_a = (a + CHUNK - 1) / CHUNK * CHUNK;
+	in_b = b / CHUNK * CHUNK;
+	if (in_a >= in_b)
+		return sums_write(o, g, first, n, NULL, err);
+	ret = sums_write(o, g, first, (in_a - a) / 8, NULL, err);
+	if (!ret)
+		ret = sums_write(o, g, in_b / 8, (b - in_b) / 8, NULL, err);
+	if (ret)
+		return ret;
 	if (fallocate(g->sfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		      (off_t)(first * 8), (off_t)(n * 8)) == 0)
+		      (off_t)in_a, (off_t)(in_b - in_a)) == 0)
 		return 0;
 	if (errno != EOPNOTSUPP)
 		return oerr(err, -errno, o->id, "zeroing checksums: %s",
 			    strerror(errno));
-	return sums_write(o, g, first, n, NULL, err);
+	return sums_write(o, g, in_a / 8, (in_b - in_a) / 8, NULL, err);
 }
 
 /* Read @n chunks from chunk @first into @buf, zeros past the data. */
@@ -596,12 +620,27 @@ out_unlock:
 	return ret;
 }
 
-/* Cut segment @g to @size bytes (segment offsets, @size > 0); the chunks
- * whose checksums go are counted in *@dropped. */
+/*
+ * Cut segment @g to @size bytes (segment offsets, @size > 0); the chunks
+ * whose checksums go are counted in *@dropped.
+ *
+ * The data file is cut at the end of the chunk holding @size, never inside
+ * it: the tail of that chunk is zeroed by a write, like its new checksum.
+ * An ftruncate() inside a chunk would zero the tail as a change of the
+ * host's metadata, which its journal may commit at any time (at anyone's
+ * fsync) while the checksum, a plain write, is still in memory: after a
+ * power cut the chunk would fail its check, losing the bytes before @size
+ * that the last sync made durable. Cut at a chunk boundary, what reaches
+ * the disk first is whole chunks gone, and the chunk holding @size keeps
+ * its old bytes and checksum until both are written back. The checksum
+ * file is cut at a block boundary for the same reason (sums_zero()).
+ */
 static int seg_truncate(const struct obj *o, struct seg *g, uint64_t size,
 			uint64_t *dropped, struct mixfs_err *err)
 {
+	static const unsigned char zeros[CHUNK];
 	uint64_t keep = (size + CHUNK - 1) / CHUNK, idx = size / CHUNK, tail = 0;
+	uint64_t cut = keep * CHUNK, scut;
 	unsigned char chunk[CHUNK];
 	int ret = sums_count(o, g, keep, UINT64_MAX - keep, dropped, err);
 
@@ -611,22 +650,36 @@ static int seg_truncate(const struct obj *o, struct seg *g, uint64_t size,
 	if (!ret && tail)
 		ret = chunk_merge(o, g, idx, tail, NULL, size % CHUNK, CHUNK,
 				  chunk, err);
+	if (!ret && tail && g->dsize > size) {
+		uint64_t stop = g->dsize < cut ? g->dsize : cut;
+
+		ret = pwrite_full(g->dfd, zeros, stop - size, size);
+		if (ret)
+			return oerr(err, ret, o->id, "zeroing past %" PRIu64
+				    ": %s", size, strerror(-ret));
+	}
 	if (ret)
 		return ret;
-	if (g->dsize > size && ftruncate(g->dfd, (off_t)size))
+	if (g->dsize > cut && ftruncate(g->dfd, (off_t)cut))
 		return oerr(err, -errno, o->id, "truncating data: %s",
 			    strerror(errno));
-	if (g->dsize > size)
-		g->dsize = size;
+	if (g->dsize > cut)
+		g->dsize = cut;
 	if (tail) {
 		tail = chunk_sum(chunk);
 		ret = sums_write(o, g, idx, 1, &tail, err);
 	}
-	if (!ret && g->nsums > keep && ftruncate(g->sfd, (off_t)(keep * 8)))
+	/* The checksum file likewise: zeros up to a block boundary, cut
+	 * there. Zero checksums past the data read as zeros. */
+	scut = (keep * 8 + CHUNK - 1) / CHUNK * CHUNK / 8;
+	if (!ret && g->nsums > keep)
+		ret = sums_write(o, g, keep, (g->nsums < scut ? g->nsums :
+					      scut) - keep, NULL, err);
+	if (!ret && g->nsums > scut && ftruncate(g->sfd, (off_t)(scut * 8)))
 		ret = oerr(err, -errno, o->id, "truncating checksums: %s",
 			   strerror(errno));
-	else if (!ret && g->nsums > keep)
-		g->nsums = keep;
+	else if (!ret && g->nsums > scut)
+		g->nsums = scut;
 	return ret;
 }
 

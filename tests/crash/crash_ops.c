@@ -6,6 +6,7 @@
  *
  *   crash_ops random ROOT JOURNAL SEED [--steps N] [--power]
  *             [--kill-step S (--pid P | --shutdown DIR)]
+ *             [--cut-after MS --shutdown DIR]
  *   crash_ops ace ROOT JOURNAL LEN FROM COUNT
  *   crash_ops ace-count LEN
  *   crash_ops check [--power] ROOT JOURNAL
@@ -33,6 +34,7 @@ static int usage(void)
 		"usage: crash_ops random ROOT JOURNAL SEED [--steps N] "
 		"[--power]\n"
 		"                 [--kill-step S (--pid P | --shutdown DIR)]\n"
+		"                 [--cut-after MS --shutdown DIR]\n"
 		"       crash_ops ace ROOT JOURNAL LEN FROM COUNT\n"
 		"       crash_ops ace-count LEN\n"
 		"       crash_ops check [--power] ROOT JOURNAL\n"
@@ -82,6 +84,8 @@ static int cmd_random(int argc, char **argv)
 			o.kill_pid = (pid_t)atol(argv[i + 1]);
 		else if (!strcmp(argv[i], "--shutdown"))
 			o.cut_dir = argv[i + 1];
+		else if (!strcmp(argv[i], "--cut-after"))
+			o.cut_after_ms = (unsigned)strtoul(argv[i + 1], NULL, 0);
 		else
 			return usage();
 	}

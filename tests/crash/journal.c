@@ -11,21 +11,24 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "journal.h"
 
 bool crash_power_loss;
+atomic_bool crash_cut_started;
 
 bool crash_gone(long ret)
 {
 	return ret == -ENOTCONN || ret == -ECONNABORTED || ret == -EIO ||
-	       (crash_power_loss && ret == -EROFS);
+	       ret == -ECANCELED || (crash_power_loss && ret == -EROFS);
 }
 
 /* Not in every linux/fs.h yet; the value ext4, XFS and f2fs share. */
@@ -46,6 +49,42 @@ int crash_shutdown(const char *dir)
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+struct cut {
+	const char *dir;
+	unsigned ms;
+};
+
+static void *cut_thread(void *arg)
+{
+	struct cut c = *(struct cut *)arg;
+	struct timespec ts = { c.ms / 1000, (long)(c.ms % 1000) * 1000000 };
+
+	free(arg);
+	nanosleep(&ts, NULL);
+	atomic_store(&crash_cut_started, true);
+	crash_shutdown(c.dir);
+	return NULL;
+}
+
+int crash_cut_after(const char *dir, unsigned ms)
+{
+	struct cut *c = malloc(sizeof(*c));
+	pthread_t t;
+	int ret;
+
+	if (!c)
+		return -ENOMEM;
+	c->dir = dir;
+	c->ms = ms;
+	ret = pthread_create(&t, NULL, cut_thread, c);
+	if (ret) {
+		free(c);
+		return -ret;
+	}
+	pthread_detach(t);
+	return 0;
 }
 
 int journal_open(struct journal *j, const char *path, const char *root,
@@ -242,6 +281,8 @@ long journal_run(struct journal *j, const struct cop_rec *op)
 	cop_format(op, line, sizeof(line));
 	journal_printf(j, "I %" PRIu64 " %s", j->step, line);
 	ret = exec_op(j->rootfd, op, &ino);
+	if (atomic_load(&crash_cut_started))
+		ret = -ECANCELED;	/* see crash_cut_started */
 	journal_printf(j, "R %" PRIu64 " %ld %" PRIu64, j->step, ret, ino);
 	if (crash_gone(ret)) {
 		j->gone = true;

@@ -22,6 +22,9 @@
 #ifndef MIXFS_CRASH_JOURNAL_H
 #define MIXFS_CRASH_JOURNAL_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
+
 #include "model.h"
 
 struct journal {
@@ -38,6 +41,20 @@ struct journal {
 /* A result that says the daemon or its store went away. */
 bool crash_gone(long ret);
 extern bool crash_power_loss;
+
+/*
+ * Set (by crash_cut_after()'s thread) just before the power is cut. An
+ * operation that returns after that is journalled as cut off (result
+ * -ECANCELED, which crash_gone() counts as gone), whatever it returned:
+ * an fsync in flight when ext4 shuts down can return 0 and still be
+ * lost (seen without mixfs: append + fdatasync to a plain file), so
+ * only what returned before the cut began counts as acknowledged.
+ */
+extern atomic_bool crash_cut_started;
+
+/* Cut the power of @dir's filesystem (crash_shutdown) @ms milliseconds
+ * from now, from a thread of its own. 0 or -errno. */
+int crash_cut_after(const char *dir, unsigned ms);
 
 /*
  * Cut the power to the filesystem holding @dir: FS_IOC_SHUTDOWN without

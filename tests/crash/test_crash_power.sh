@@ -13,7 +13,7 @@
 # test_crash_kill.sh. Needs root (loop devices, mount).
 #
 # File data in the database (--data same) unless MIXFS_CRASH_DATA says
-# otherwise: with data in a store of its own (the default, dir:data) the
+# otherwise: with data in a store of its own (dir:data) the
 # two stores are ordered only by fsync, and after a power cut the
 # write-ahead log can hold a batch whose unsynced data the data store
 # lost (an object missing or unreadable, chunks whose checksum fails),
@@ -49,17 +49,21 @@ for r in $(seq 1 "$rounds"); do
 			--steps $((step + 1000)) >"$crash_tmp/out$r" 2>&1 &
 		wpid=$!
 	else
+		# The workload cuts the power itself, from a thread, in the
+		# middle of whatever it is doing, so that it knows which
+		# results came back before the cut began: only those count
+		# (crash_cut_started in journal.h says why).
 		delay=$((30 + RANDOM % 670))
 		how="after $delay ms"
 		"$ops" random "$root" "$journal" "$wseed" --power \
+			--cut-after "$delay" --shutdown "$store_fs" \
 			>"$crash_tmp/out$r" 2>&1 &
 		wpid=$!
-		sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
-		store_cut || bail "shutdown of $store_fs failed"
 	fi
 	# The daemon meets the dead store and fails the workload's next
 	# request; should it hang instead, the kill below frees the workload.
 	for _ in $(seq 1 100); do alive "$wpid" || break; sleep 0.1; done
+	store_cut || bail "shutdown of $store_fs failed"	# if not yet
 	kill_daemon || bail "daemon $daemon survived SIGKILL"
 	wait "$wpid"
 	wrc=$?

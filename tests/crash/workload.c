@@ -259,6 +259,11 @@ int crash_random(struct journal *j, const struct random_opts *o, FILE *out)
 	struct rng r = { o->seed };
 	struct plan p;
 
+	if (o->cut_dir && o->cut_after_ms &&
+	    crash_cut_after(o->cut_dir, o->cut_after_ms)) {
+		fprintf(out, "cannot start the power-cut thread\n");
+		return 1;
+	}
 	while (j->step < o->max_steps) {
 		make_plan(j->m, &r, &p);
 		for (int i = 0; i < p.n && j->step < o->max_steps; i++) {

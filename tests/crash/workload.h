@@ -18,6 +18,8 @@ struct random_opts {
 	uint64_t kill_step;	/* 0, or before this step: */
 	pid_t kill_pid;		/* SIGKILL this process, */
 	const char *cut_dir;	/* or crash_shutdown() this filesystem */
+	unsigned cut_after_ms;	/* or, with cut_dir, cut it this long after
+				 * the start, whatever is running then */
 };
 
 /*

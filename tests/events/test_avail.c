@@ -334,6 +334,99 @@ static void store_timeout_option_takes_seconds_or_ms(void **state)
 	}
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A request failing with a transient error is retried until it works:
+ * store_unavailable once however many attempts failed, store_available
+ * when one succeeds. */
+static void retries_absorb_a_transient_failure_and_report_it_once(void **state)
+{
+	struct evt *ev = open_watched(0);
+	struct evt_retry_state st = EVT_RETRY_STATE_INIT;
+	struct evt_reader *r;
+	int attempts = 0, rc, down = 0, up = 0;
+	char buf[4 * EVT_LINE_MAX], t[64], *line;
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(evt_reader_open(ev, 1, NULL, NULL, &r, NULL), 0);
+	do
+		rc = ++attempts < 4 ? -ETIMEDOUT : 0;
+	while (rc < 0 && evt_retry_next(ev, &st, 5000, rc, "write"));
+	evt_store_report(ev, rc, "write");
+	assert_int_equal(rc, 0);
+	assert_int_equal(attempts, 4);
+	n = evt_reader_read(r, buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		if (!line_field(line, "type", t, sizeof(t)))
+			continue;
+		if (!strcmp(t, "store_unavailable"))
+			down++;
+		else if (!strcmp(t, "store_available"))
+			up++;
+	}
+	if (down != 1 || up != 1)
+		fail_msg("store_unavailable %d times, store_available %d times, want once each",
+			 down, up);
+	evt_reader_close(r);
+	evt_close(ev);
+}
+
+/* The budget bounds the wait: a store that stays down fails the request
+ * after about the budget, not before and not much later. */
+static void retries_stop_at_the_budget(void **state)
+{
+	struct evt_retry_state st = EVT_RETRY_STATE_INIT;
+	uint64_t t0 = mono_ms(), took;
+	int attempts = 0;
+
+	(void)state;
+	while (++attempts && evt_retry_next(NULL, &st, 300, -ENOTCONN, "read"))
+		;
+	took = mono_ms() - t0;
+	if (took < 300 || attempts < 4)
+		fail_msg("gave up after %llu ms and %d attempts, want >= 300 ms",
+			 (unsigned long long)took, attempts);
+}
+
+/* Not retried: success, a permanent error, EIO (a medium error), and
+ * anything when the budget is 0. */
+static void retries_only_for_transient_errors_with_a_budget(void **state)
+{
+	struct evt_retry_state st = EVT_RETRY_STATE_INIT;
+
+	(void)state;
+	assert_false(evt_retry_next(NULL, &st, 1000, 0, "write"));
+	assert_false(evt_retry_next(NULL, &st, 1000, -ENOSPC, "write"));
+	assert_false(evt_retry_next(NULL, &st, 1000, -EIO, "write"));
+	assert_false(evt_retry_next(NULL, &st, 0, -ETIMEDOUT, "write"));
+	assert_true(evt_retry_next(NULL, &st, 1000, -ETIMEDOUT, "write"));
+}
+
+static void store_retry_option_takes_seconds_or_ms(void **state)
+{
+	struct mixfs_err err = { 0 };
+	struct evt_opts o;
+
+	(void)state;
+	evt_opts_init(&o);
+	assert_int_equal(o.store_retry_ms, EVT_STORE_RETRY_DEFAULT * 1000);
+	assert_int_equal(evt_opts_parse(&o, "store_retry=0", &err), 0);
+	assert_int_equal(o.store_retry_ms, 0);
+	assert_int_equal(evt_opts_parse(&o, "store_retry=750ms", &err), 0);
+	assert_int_equal(o.store_retry_ms, 750);
+	assert_int_equal(evt_opts_parse(&o, "store_retry=x", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "store_retry"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -345,6 +438,10 @@ int main(void)
 		cmocka_unit_test(a_call_past_the_slots_goes_unwatched),
 		cmocka_unit_test(error_counters_count_by_type_and_failed_calls),
 		cmocka_unit_test(store_timeout_option_takes_seconds_or_ms),
+		cmocka_unit_test(retries_absorb_a_transient_failure_and_report_it_once),
+		cmocka_unit_test(retries_stop_at_the_budget),
+		cmocka_unit_test(retries_only_for_transient_errors_with_a_budget),
+		cmocka_unit_test(store_retry_option_takes_seconds_or_ms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,7 @@
  *
  * Left out: an extent list loaded into the bitmap allocator with more
  * than 2^30 blocks. The bitmap is sized by the block count the header
- * claims, not by the buffer, so a 73-byte buffer can ask for gigabytes
+ * claims, not by the buffer, so a 72-byte buffer can ask for gigabytes
  * (docs/testing.md, Fuzzing: findings); the fuzzer would stop there on
  * every run.
  */

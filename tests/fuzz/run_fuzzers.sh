@@ -16,8 +16,9 @@
 # BUILD/tests/fuzz/findings/TARGET/; copy it to tests/fuzz/regress/TARGET/
 # once fixed. Inputs libFuzzer merely found slow (slow-unit-*, over 10 s)
 # are listed but do not fail the run: on a loaded machine any input can
-# be; an input over -timeout (20 s) fails it. Needs clang (Debian
-# package clang).
+# be; an input over -timeout (20 s) fails it. Needs clang and its
+# libFuzzer runtime (Debian: clang and libclang-rt-14-dev, which clang
+# only recommends).
 set -u
 cd "$(dirname "$0")/../.."
 secs=${1:-90}
@@ -25,9 +26,17 @@ build=${MIXFS_FUZZ_BUILD:-build-libfuzzer}
 jobs=${MIXFS_FUZZ_JOBS:-2}
 
 if ! command -v clang >/dev/null; then
-	echo "run_fuzzers.sh: clang is not installed (apt-get install clang)" >&2
+	echo "run_fuzzers.sh: clang is not installed (apt-get install clang libclang-rt-14-dev)" >&2
 	exit 1
 fi
+probe=$(mktemp -d)
+echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }' >"$probe/p.c"
+if ! clang -fsanitize=fuzzer,address "$probe/p.c" -o "$probe/p" 2>/dev/null; then
+	rm -rf "$probe"
+	echo "run_fuzzers.sh: clang cannot link libFuzzer (Debian: apt-get install libclang-rt-14-dev)" >&2
+	exit 1
+fi
+rm -rf "$probe"
 if [ ! -f "$build/build.ninja" ]; then
 	CC=clang meson setup "$build" -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dbuildtype=debugoptimized \

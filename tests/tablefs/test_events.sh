@@ -4,7 +4,8 @@
 # commands, the sequence continuing across a remount, an I/O error leading
 # to io_error and a read-only remount, a stalled store call reported while
 # it is stuck, a store that fails for a while and recovers, a corrupted
-# data chunk read as EIO and checksum_error, and the counters of status.
+# data chunk read as EIO and checksum_error, the counters of status, and
+# transient store failures retried for store_retry= (then EIO, io_error).
 # Prints TAP.
 set -u
 mixfs=$1
@@ -179,6 +180,34 @@ out="$(grep -c '"type":"checksum_error"' "$tmp/feed3" | sed 's/^[1-9][0-9]*$/som
 n_ck=$(status errors_checksum)
 [ "${n_ck:-0}" -ge 1 ] && ok "status counts checksum errors" || nok "status counts checksum errors" "errors_checksum: '$n_ck'"
 [ "$(status readonly)" = 0 ] && ok "a bad chunk does not make the filesystem read-only" || nok "a bad chunk does not make the filesystem read-only"
+"$mixfs" umount "$mnt"
+
+# Transient failures are retried for store_retry= (default 5 s): the first
+# three data-store writes time out, the next attempt goes through; the
+# writer sees success, the feed one outage and its end.
+store="rocksdb:$tmp/store4"
+"$mixfs" mkfs --size 64M "$store" >/dev/null
+"$mixfs" mount -o 'writeback=off,errors=continue,data=faulty:op=write\,count=3\,errno=ETIMEDOUT:dir:'"$tmp/data4" --store "$store" "$mnt" >/dev/null || { echo "Bail out! faulty mount failed"; exit 1; }
+follow "$tmp/feed4"
+if dd if=/dev/urandom of="$mnt/r" bs=100000 count=1 2>"$tmp/err"; then ok "a write whose store calls time out three times succeeds on a retry"; else nok "a write whose store calls time out three times succeeds on a retry" "$(cat "$tmp/err")"; fi
+for i in $(seq 50); do has "$tmp/feed4" store_available && break; sleep 0.1; done
+kill $feeder 2>/dev/null; wait $feeder 2>/dev/null
+out="$(store_types "$tmp/feed4") $(detail "$tmp/feed4" store_available failed_calls)"
+[ "$out" = "store_unavailable store_available 3" ] && ok "the retried failures are one outage of three failed calls" || nok "the retried failures are one outage of three failed calls" "$out"
+"$mixfs" umount "$mnt"
+# A store that stays down: after store_retry=1 the write fails with EIO,
+# and io_error and store_unavailable (once) are emitted.
+"$mixfs" mount -o 'writeback=off,errors=continue,store_retry=1,data=faulty:op=write\,errno=ETIMEDOUT:dir:'"$tmp/data4" --store "$store" "$mnt" >/dev/null || { echo "Bail out! faulty mount failed"; exit 1; }
+follow "$tmp/feed5"
+t0=$(date +%s%N)
+if dd if=/dev/urandom of="$mnt/r" bs=100000 count=1 conv=notrunc 2>"$tmp/err"; then nok "a write to a store that stays down fails with EIO"; else
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	grep -q "Input/output error" "$tmp/err" && [ $ms -ge 1000 ] && ok "a write to a store that stays down fails with EIO after the retries" || nok "a write to a store that stays down fails with EIO after the retries" "after $ms ms: $(cat "$tmp/err")"
+fi
+for i in $(seq 50); do has "$tmp/feed5" io_error && break; sleep 0.1; done
+kill $feeder 2>/dev/null; wait $feeder 2>/dev/null
+out="$(store_types "$tmp/feed5") $(grep -c '"type":"io_error"' "$tmp/feed5" | sed 's/^[1-9][0-9]*$/some/')"
+[ "$out" = "store_unavailable some" ] && ok "one store_unavailable and an io_error for the failed write" || nok "one store_unavailable and an io_error for the failed write" "$out; feed: $(cat "$tmp/feed5")"
 "$mixfs" umount "$mnt"
 
 echo "1..$n"

@@ -102,7 +102,7 @@ static void make_fs(struct state *s)
 
 	rmtree(s->dir);
 	CHECK(!mkdir(s->dir, 0755), "mkdir %s", s->dir);
-	ret = tfs_mkfs_data(s->uri, TFS_DATA_DEFAULT, 0, false, &err);
+	ret = tfs_mkfs_data(s->uri, TFS_DATA_DIR, 0, false, &err);
 	CHECK(!ret, "mkfs: %s", mixfs_err_msg(&err, ret));
 	ret = tfs_open(s->uri, NULL, false, &fs, &err);
 	CHECK(!ret, "open: %s", mixfs_err_msg(&err, ret));
@@ -517,7 +517,7 @@ static void size_bounds_data_and_metadata_together(void **st)
 
 	rmtree(s->dir);
 	CHECK(!mkdir(s->dir, 0755), "mkdir %s", s->dir);
-	ret = tfs_mkfs_data(s->uri, TFS_DATA_DEFAULT, size, false, &err);
+	ret = tfs_mkfs_data(s->uri, TFS_DATA_DIR, size, false, &err);
 	CHECK(!ret, "mkfs: %s", mixfs_err_msg(&err, ret));
 	ret = tfs_open(s->uri, NULL, false, &fs, &err);
 	CHECK(!ret, "open: %s", mixfs_err_msg(&err, ret));

@@ -285,6 +285,7 @@ int tfs_setattr(struct tfs *fs, uint64_t ino, const struct stat *attr,
 {
 	uint64_t old_size = 0;
 	uint8_t flags = 0;
+	bool shrink;
 	struct tfs_txn t;
 	struct tfs_inode in;
 	int ret;
@@ -343,14 +344,22 @@ int tfs_setattr(struct tfs *fs, uint64_t ino, const struct stat *attr,
 	ret = tfs_inode_put(&t, &in);
 	if (ret)
 		goto out_in;
-	ret = tfs_txn_commit(&t, false);
+	/*
+	 * A shrink of a file whose data is in a store of its own commits
+	 * its batch synced before it cuts the object: the cut may reach the
+	 * data store's disk at its next sync (or any journal commit of the
+	 * host), before the metadata's log, and a power cut in between would
+	 * leave the old size over bytes already gone.
+	 */
+	shrink = (in.r.flags & TFS_I_OBJECT) && in.r.size < old_size;
+	ret = tfs_txn_commit(&t, shrink && fs->data != fs->meta);
 	if (!ret)
 		tfs_inode_to_stat(fs, &in, out);
 	else
 		undo_object(fs, &in, flags);
 	/* The shrink set_size() left to us; if it fails, the excess past
 	 * the size is harmless and cut before the file grows again. */
-	if (!ret && (in.r.flags & TFS_I_OBJECT) && in.r.size < old_size)
+	if (!ret && shrink)
 		objstore_truncate(fs->data, ino, in.r.size, NULL);
 	tfs_inode_release(&in);
 	pthread_mutex_unlock(&fs->lock);

@@ -1,7 +1,7 @@
 /*
  * fsck_data.c - the checker's view of file data kept in a store of its
- * own: the store the 'D' record names (by default dir:data, host files
- * beside the RocksDB files).
+ * own: the store the 'D' record names (mkfs --data; dir:data is host
+ * files beside the RocksDB files).
  *
  * The database scan (fsck_scan.c) sees only the rocksdb: records; when a
  * 'D' record is there, this file opens the store it names and reads every
@@ -70,7 +70,7 @@ static char *default_store_dir(struct fk *c)
 		return NULL;
 	path = c->uri + 8;
 	if (asprintf(&dir, "%.*s/%s", (int)strcspn(path, "?"), path,
-		     TFS_DATA_DEFAULT + 4) < 0)
+		     TFS_DATA_DIR + 4) < 0)
 		return NULL;
 	if (asprintf(&hdr, "%s/mixfs-store", dir) < 0) {
 		free(dir);
@@ -96,13 +96,13 @@ static bool use_default(struct fk *c, const char *why)
 
 	if (!dir)
 		return false;
-	uri = strdup(TFS_DATA_DEFAULT);
+	uri = strdup(TFS_DATA_DIR);
 	if (!uri) {
 		free(dir);
 		fk_nomem(c);
 		return false;
 	}
-	fk_problem(c, "record set to " TFS_DATA_DEFAULT,
+	fk_problem(c, "record set to " TFS_DATA_DIR,
 		   "the file data store record %s, but %s holds a data store",
 		   why, dir);
 	free(dir);
@@ -140,7 +140,7 @@ static int open_store(struct fk *c)
 	c->data = NULL;
 	switch (ret) {
 	case -ENOENT:
-		if (strcmp(c->data_uri, TFS_DATA_DEFAULT) &&
+		if (strcmp(c->data_uri, TFS_DATA_DIR) &&
 		    use_default(c, "names a store that is missing"))
 			return open_store(c);
 		fk_problem(c, "made anew, empty (the files' data is lost)",

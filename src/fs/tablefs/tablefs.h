@@ -23,9 +23,9 @@
  *
  * File data: a regular file of at most inline_max bytes lives in its inode
  * record; a larger one in object <ino> of the data store: the store the
- * 'D' record names (mkfs's default: dir:data, host files in a directory
- * beside the RocksDB files, as TableFS keeps large files), or the same
- * database, or for one mount the data= store given. Data is written to the object before the
+ * 'D' record names (with mkfs --data dir:data, host files in a
+ * directory beside the RocksDB files, as TableFS keeps large files), or
+ * the same database (mkfs's default), or for one mount the data= store given. Data is written to the object before the
  * inode records the new size, so a crash never exposes unwritten data.
  *
  * Consistency: every metadata operation is one atomic RocksDB write batch.
@@ -109,9 +109,15 @@ int tfs_mkfs(const char *uri, uint64_t size, bool force,
 int tfs_mkfs_data(const char *uri, const char *data_uri, uint64_t size,
 		  bool force, struct mixfs_err *err);
 
-/* What `mixfs mkfs` uses: metadata in RocksDB, larger files' data in
- * host files beside it (the TableFS layout). */
-#define TFS_DATA_DEFAULT "dir:data"
+/*
+ * The TableFS layout: larger files' data in host files beside the RocksDB
+ * metadata. Several times faster for large sequential writes, but not
+ * mkfs's default: the two stores are ordered only by fsync, so after a
+ * power cut a file changed since its last fsync can read as an error
+ * (docs/tablefs.md, "Power loss and the data store"). mkfs's default is
+ * "same", everything in RocksDB, where one write-ahead log orders it all.
+ */
+#define TFS_DATA_DIR "dir:data"
 
 /*
  * Whether @data can name a file data store at mkfs: "same", or a URI of a

@@ -81,9 +81,28 @@ static int store_result(struct tfs *fs, unsigned call, int ret,
 		evt_emit(ev, EVT_CHECKSUM_ERROR, "op", op, "ino", num, NULL);
 		return -EIO;
 	}
+	/* A transient failure that outlasted the retries is an I/O error to
+	 * the caller (a timeout is not what read(2) or write(2) may say). */
+	if (ret < 0 && evt_errno_transient(ret))
+		ret = -EIO;
 	if (ret == -EIO)
 		fsd_io_error(&fs->mount, op, ino, ret);
 	return ret;
+}
+
+/*
+ * After a failed attempt of a request that reaches the data store: whether
+ * to try it again. A transient failure (a store that timed out or lost its
+ * connection) is retried for store_retry= (events.h), reported once as
+ * store_unavailable; then the error reaches the caller. Only requests that
+ * a failure leaves as they were are retried: read, write, truncate,
+ * fallocate and fsync (tfs_* undo what a failed call changed).
+ */
+static bool retry(struct tfs *fs, struct evt_retry_state *st, int ret,
+		  const char *op)
+{
+	return evt_retry_next(fs->mount.events, st,
+			      fs->mount.opts.ev.store_retry_ms, ret, op);
 }
 
 static void cred_of(fuse_req_t req, struct tfs_cred *c)
@@ -221,10 +240,15 @@ static void tfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 {
 	struct tfs *fs = fs_of(req);
 	struct stat st;
+	struct evt_retry_state rs = EVT_RETRY_STATE_INIT;
 	unsigned call = store_begin(fs, "setattr");
-	int ret = store_result(fs, call,
-			       tfs_setattr(fs, ino, attr, to_set, &st),
-			       "setattr", ino);
+	int ret;
+
+	do
+		ret = tfs_setattr(fs, ino, attr, to_set, &st);
+	while (ret < 0 && (to_set & FUSE_SET_ATTR_SIZE) &&
+	       retry(fs, &rs, ret, "setattr"));
+	ret = store_result(fs, call, ret, "setattr", ino);
 
 	(void)fi;
 	if (ret)
@@ -417,6 +441,7 @@ static void tfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 {
 	struct tfs *fs = fs_of(req);
 	char *buf = malloc(size ? size : 1);
+	struct evt_retry_state rs = EVT_RETRY_STATE_INIT;
 	unsigned call;
 	ssize_t n;
 
@@ -426,7 +451,9 @@ static void tfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 		return;
 	}
 	call = store_begin(fs, "read");
-	n = tfs_read(fs, ino, (uint64_t)off, buf, size);
+	do
+		n = tfs_read(fs, ino, (uint64_t)off, buf, size);
+	while (n < 0 && retry(fs, &rs, (int)n, "read"));
 	if (n < 0)
 		n = store_result(fs, call, (int)n, "read", ino);
 	else
@@ -442,8 +469,13 @@ static void tfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			 size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct tfs *fs = fs_of(req);
+	struct evt_retry_state rs = EVT_RETRY_STATE_INIT;
 	unsigned call = store_begin(fs, "write");
-	ssize_t n = tfs_write(fs, ino, (uint64_t)off, buf, size);
+	ssize_t n;
+
+	do
+		n = tfs_write(fs, ino, (uint64_t)off, buf, size);
+	while (n < 0 && retry(fs, &rs, (int)n, "write"));
 
 	(void)fi;
 	if (n < 0) {
@@ -471,8 +503,13 @@ static void tfs_ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 			 struct fuse_file_info *fi)
 {
 	struct tfs *fs = fs_of(req);
+	struct evt_retry_state rs = EVT_RETRY_STATE_INIT;
 	unsigned call = store_begin(fs, "fsync");
-	int ret = tfs_fsync(fs, ino, datasync);
+	int ret;
+
+	do
+		ret = tfs_fsync(fs, ino, datasync);
+	while (ret < 0 && retry(fs, &rs, ret, "fsync"));
 
 	(void)fi;
 	/* The data the kernel wrote back before this fsync changed the
@@ -734,11 +771,15 @@ static void tfs_ll_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 		return;
 	}
 	struct tfs *fs = fs_of(req);
+	struct evt_retry_state rs = EVT_RETRY_STATE_INIT;
 	unsigned call = store_begin(fs, "fallocate");
-	int ret = store_result(fs, call,
-			       tfs_fallocate(fs, ino, mode, (uint64_t)offset,
-					     (uint64_t)length),
-			       "fallocate", ino);
+	int ret;
+
+	do
+		ret = tfs_fallocate(fs, ino, mode, (uint64_t)offset,
+				    (uint64_t)length);
+	while (ret < 0 && retry(fs, &rs, ret, "fallocate"));
+	ret = store_result(fs, call, ret, "fallocate", ino);
 
 	fuse_reply_err(req, -ret);
 	if (!ret)
@@ -855,7 +896,7 @@ static int drv_mkfs(const char *uri, const struct fsd_mkfs_args *a,
 {
 	/* tfs_mkfs_data() refuses a data URI it cannot use before it
 	 * opens or changes anything. */
-	return tfs_mkfs_data(uri, a->data ? a->data : TFS_DATA_DEFAULT,
+	return tfs_mkfs_data(uri, a->data ? a->data : "same",
 			     a->size, a->force, err);
 }
 
