@@ -21,7 +21,8 @@ for a in "$@"; do
 done
 export MIXFS_LONG=$long
 
-mixfs_install_deps $MIXFS_TEST_PACKAGES || { echo "0 passed, 1 failed"; exit 1; }
+mixfs_install_deps $MIXFS_TEST_PACKAGES $([ $long = 1 ] && echo $MIXFS_LONG_PACKAGES) ||
+	{ echo "0 passed, 1 failed"; exit 1; }
 
 logs=()
 for variant in plain sanitize; do
@@ -47,6 +48,10 @@ for variant in plain sanitize; do
 done
 
 read -r passed failed skipped < <(python3 scripts/count_tests.py "${logs[@]}")
+if [ $long = 1 ]; then
+	echo "== libFuzzer (tests/fuzz/run_fuzzers.sh)"
+	if tests/fuzz/run_fuzzers.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+fi
 line="$passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
 echo "$line"

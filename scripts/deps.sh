@@ -10,6 +10,8 @@ MIXFS_PACKAGES="meson ninja-build pkg-config gcc libc6-dev python3
 # e2fsprogs makes the ext4 image of the power-loss test (tests/crash).
 # test.sh installs them; quickstart.sh with --with-ceph installs Ceph.
 MIXFS_TEST_PACKAGES="ceph-mon ceph-osd ceph-common e2fsprogs"
+# ./test.sh --long only: libFuzzer (clang only recommends its runtime).
+MIXFS_LONG_PACKAGES="clang libclang-rt-14-dev"
 
 mixfs_install_deps() {
 	local missing="" p

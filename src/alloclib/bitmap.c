@@ -126,8 +126,11 @@ static int bitmap_init(struct balloc *a)
 	gsize = 1ULL << b->gshift;
 	b->nwords = div_up(a->nblocks, 64);
 	b->ngroups = div_up(a->nblocks, gsize);
+	/* The second only if the first worked: a map too big for memory
+	 * fails at once instead of first filling gigabytes of group counts
+	 * (a serialised map may claim any size). */
 	b->words = calloc(b->nwords, sizeof(*b->words));
-	b->gfree = malloc(b->ngroups * sizeof(*b->gfree));
+	b->gfree = b->words ? malloc(b->ngroups * sizeof(*b->gfree)) : NULL;
 	if (!b->words || !b->gfree) {
 		free(b->words);
 		free(b->gfree);

@@ -119,6 +119,20 @@ static int obj_trim(struct evt_store *s, uint64_t below,
 	return 0;
 }
 
+/*
+ * Whether a kept line is what this store wrote: one line ending in '\n'
+ * and starting {"seq":SEQ, for its own number. A torn or damaged
+ * attribute must not reach readers glued to the next line.
+ */
+static bool line_ok(const char *line, size_t len, uint64_t seq)
+{
+	char head[40];
+	int n = snprintf(head, sizeof(head), "{\"seq\":%" PRIu64 ",", seq);
+
+	return len > (size_t)n && line[len - 1] == '\n' &&
+	       !memchr(line, '\n', len - 1) && !memcmp(line, head, (size_t)n);
+}
+
 static int obj_scan(struct evt_store *s, uint64_t from, evt_scan_fn fn,
 		    void *arg, struct mixfs_err *err)
 {
@@ -162,6 +176,11 @@ static int obj_scan(struct evt_store *s, uint64_t from, evt_scan_fn fn,
 				"reading event %" PRIu64 " from object %" PRIu64 ": %s",
 				seq, o->id, strerror((int)-len));
 			break;
+		}
+		if (!line_ok(line, (size_t)len, seq)) {
+			next = seq + 1;	/* damaged: the reader sees a gap,
+					 * reported as events_lost */
+			continue;
 		}
 		if (fn(arg, seq, line, (size_t)len))
 			break;

@@ -368,23 +368,33 @@ static void ctl_read(fuse_req_t req, size_t size, off_t off,
 		events_read(req, h, size);
 		return;
 	}
+	char *buf = NULL;
+	size_t n = 0;
+
 	pthread_mutex_lock(&h->lock);
 	/* ctl reads from where the last read ended, and a command restarts
 	 * its answer: `echo cmd >&3; cat <&3` reads the whole answer though
 	 * the file offset moved past it. socket reads by offset. */
 	if (h->ino == CTL_FILE)
 		off = (off_t)h->rpos;
-	if (off < 0 || (size_t)off >= h->answer.len) {
-		fuse_reply_buf(req, NULL, 0);
-	} else {
-		size_t n = h->answer.len - (size_t)off;
-
+	if (off >= 0 && (size_t)off < h->answer.len) {
+		n = h->answer.len - (size_t)off;
 		if (n > size)
 			n = size;
-		fuse_reply_buf(req, h->answer.data + off, n);
-		h->rpos = (size_t)off + n;
+		buf = malloc(n);
+		if (buf) {
+			memcpy(buf, h->answer.data + off, n);
+			h->rpos = (size_t)off + n;
+		}
 	}
 	pthread_mutex_unlock(&h->lock);
+	/* The reply is the last use of @h: once the caller has its answer
+	 * it may close, and the release may free @h in another thread. */
+	if (n && !buf)
+		fuse_reply_err(req, ENOMEM);
+	else
+		fuse_reply_buf(req, buf, n);
+	free(buf);
 }
 
 static void ctl_write(fuse_req_t req, const char *buf, size_t size,

@@ -1049,30 +1049,47 @@ static int dir_statfs(struct objstore *s, struct objstore_statfs *st,
 	return ret;
 }
 
-/* fsync every file of object @id and its directory. */
+/* A segment's data file: a name of hex digits alone. */
+static bool is_data_file(const char *name)
+{
+	return name[0] && strspn(name, "0123456789abcdef") == strlen(name);
+}
+
+/*
+ * fsync every file of object @id and its directory: the checksum, meta
+ * and attribute files first, the data files after them. A power cut in
+ * between then leaves a data file no longer than its checksums and its
+ * object's size cover, so the object still opens and its chunks written
+ * since the last sync at worst fail their check; the other way round, a
+ * data file grown past its checksums makes the whole object unreadable.
+ */
 static int sync_object(struct dir_store *ds, uint64_t id)
 {
 	struct dirent *de;
 	char name[32];
+	int pass, ret = 0;
 	DIR *d;
-	int ret = 0;
 
 	id_name(name, id, "");
 	d = dir_stream(ds->objfd, name);
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;	/* removed since */
-	while ((de = readdir(d)) && !ret) {
-		int fd;
+	for (pass = 0; pass < 2 && !ret; pass++) {
+		rewinddir(d);
+		while ((de = readdir(d)) && !ret) {
+			int fd;
 
-		if (de->d_name[0] == '.')
-			continue;
-		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 && errno != ENOENT)
-			ret = -errno;
-		if (fd >= 0 && fsync(fd))
-			ret = -errno;
-		if (fd >= 0)
-			close(fd);
+			if (de->d_name[0] == '.' ||
+			    is_data_file(de->d_name) != (pass == 1))
+				continue;
+			fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 && errno != ENOENT)
+				ret = -errno;
+			if (fd >= 0 && fsync(fd))
+				ret = -errno;
+			if (fd >= 0)
+				close(fd);
+		}
 	}
 	if (!ret && fsync(dirfd(d)))
 		ret = -errno;
