@@ -38,15 +38,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* MIXFS_STRICT=1: fail on the deviations this test otherwise reports
- * with a "# " line. */
-static bool strict(void)
-{
-	const char *v = getenv("MIXFS_STRICT");
-
-	return v && !strcmp(v, "1");
-}
-
 /* --- names -------------------------------------------------------------- */
 
 /*
@@ -818,13 +809,6 @@ static void open_racing_a_replacing_rename_always_finds_a_file(void **state)
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	} while (t.tv_sec - t0.tv_sec < 2);
 	mt_wait_ok(pid, "the renaming child");
-	if ((enoent || bad_reads) && !strict()) {
-		printf("# %ld of %ld opens of a name being replaced by rename "
-		       "failed with ENOENT, %ld reads of an opened file fell "
-		       "short or failed (MIXFS_STRICT=1 fails here)\n",
-		       enoent, opens, bad_reads);
-		return;
-	}
 	CHECK(!enoent && !bad_reads, "%ld of %ld opens of a name being "
 	      "replaced by rename failed with ENOENT, %ld reads of an "
 	      "opened file fell short or failed", enoent, opens, bad_reads);
@@ -971,17 +955,9 @@ static void file_at_the_largest_size_is_sparse_and_reads_its_last_byte(
 		/* The page is cached now (read above), so the kernel sends
 		 * both bytes in one request. */
 		w = pwrite(fd, "XY", 2, max - 1);
-		if (w < 0 && errno == EFBIG && !strict()) {
-			printf("# a 2-byte write at the last byte failed "
-			       "whole with EFBIG; POSIX asks for a short "
-			       "write of 1 (MIXFS_STRICT=1 fails here)\n");
-			CHECK(pwrite(fd, "X", 1, max - 1) == 1, "rewriting the "
-			      "last byte: %s", mt_errname(errno));
-		} else {
-			CHECK(w == 1, "a 2-byte write at the last byte "
-			      "returned %zd (%s), expected 1 (a short write)",
-			      w, w < 0 ? mt_errname(errno) : "no error");
-		}
+		CHECK(w == 1, "a 2-byte write at the last byte returned %zd "
+		      "(%s), expected 1 (a short write)", w,
+		      w < 0 ? mt_errname(errno) : "no error");
 		CHECK_ERRNO(ftruncate(fd, max + 1), EFBIG);
 		CHECK_ERRNO(fallocate(fd, 0, max, 1), EFBIG);
 		CHECK_ERRNO(fallocate(fd, 0, max - 1, 2), EFBIG);

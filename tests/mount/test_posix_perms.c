@@ -25,15 +25,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-/* MIXFS_STRICT=1: fail on the deviations otherwise reported with a "# "
- * line (known problems of a filesystem under test, see docs/testing.md). */
-static bool strict(void)
-{
-	const char *v = getenv("MIXFS_STRICT");
-
-	return v && !strcmp(v, "1");
-}
-
 static mode_t mode_of(const char *path)
 {
 	return mt_lstat(path).st_mode & 07777;
@@ -410,13 +401,6 @@ static void child_xattrs(void *arg)
 
 		CHILD_CHECK(n >= 0, "listxattr: %s", mt_errname(errno));
 		for (ssize_t i = 0; i < n; i += (ssize_t)strlen(list + i) + 1) {
-			if (!strncmp(list + i, "trusted.", 8) && !strict()) {
-				printf("# an unprivileged listxattr shows %s "
-				       "(MIXFS_STRICT=1 fails here)\n",
-				       list + i);
-				fflush(stdout);
-				continue;
-			}
 			CHILD_CHECK(strncmp(list + i, "trusted.", 8),
 				    "an unprivileged listxattr shows %s",
 				    list + i);
@@ -515,12 +499,8 @@ static void setid_cleared_by_truncate_and_owner_chgrp(void **state)
 	mt_as_user(MT_UID1, MT_GID1, child_truncate_and_chown, NULL);
 	CHECK(mode_of("suid_t2") == 0777, "truncate by another user left mode "
 	      "%o", mode_of("suid_t2"));
-	if (mode_of("suid_t") != 0777 && !strict())
-		printf("# open(O_TRUNC) by another user left mode %o, expected "
-		       "777 (MIXFS_STRICT=1 fails here)\n", mode_of("suid_t"));
-	else
-		CHECK(mode_of("suid_t") == 0777, "open(O_TRUNC) by another "
-		      "user left mode %o", mode_of("suid_t"));
+	CHECK(mode_of("suid_t") == 0777, "open(O_TRUNC) by another user left "
+	      "mode %o", mode_of("suid_t"));
 	CHECK(mode_of("own_sid") == 0755, "the owner's chgrp left mode %o",
 	      mode_of("own_sid"));
 }

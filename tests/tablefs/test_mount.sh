@@ -136,6 +136,46 @@ for wb in on off; do
 		nok "writeback=$wb: mount of a small store"
 	fi
 done
+# POSIX ACLs (-o acl), checked by the kernel against real unprivileged
+# users; without the option an ACL cannot be set.
+as() { local u=$1; shift; setpriv --reuid="$u" --regid="$u" --clear-groups "$@"; }
+chmod 755 "$tmp"
+if "$mixfs" mount --store "$store" "$mnt" >/dev/null 2>&1; then
+	echo x > "$mnt/noacl"
+	out=$(setfacl -m u:4001:r "$mnt/noacl" 2>&1); rc=$?
+	if [ $rc -ne 0 ] && echo "$out" | grep -q "not supported"; then ok "without -o acl setting an ACL fails with EOPNOTSUPP"; else nok "without -o acl setting an ACL fails with EOPNOTSUPP" "$out"; fi
+	rm -f "$mnt/noacl"
+	"$mixfs" umount "$mnt"
+fi
+if "$mixfs" mount -o acl --store "$store" "$mnt" >/dev/null 2>&1; then
+	chmod 755 "$mnt"
+	echo secret > "$mnt/acl_f" && chmod 600 "$mnt/acl_f"
+	if ! as 4001 cat "$mnt/acl_f" >/dev/null 2>&1 && setfacl -m u:4001:r "$mnt/acl_f" && [ "$(as 4001 cat "$mnt/acl_f" 2>&1)" = secret ] && ! as 4002 cat "$mnt/acl_f" >/dev/null 2>&1; then ok "acl: an ACL entry grants one other user read access"; else nok "acl: an ACL entry grants one other user read access" "$(getfacl -n "$mnt/acl_f" 2>&1)"; fi
+	mode=$(stat -c %a "$mnt/acl_f")
+	if [ "$mode" = 640 ]; then ok "acl: the mode's group bits show the ACL mask"; else nok "acl: the mode's group bits show the ACL mask" "mode $mode, expected 640"; fi
+	setfacl -x u:4001 "$mnt/acl_f"
+	if ! as 4001 cat "$mnt/acl_f" >/dev/null 2>&1; then ok "acl: removing the entry denies access again"; else nok "acl: removing the entry denies access again"; fi
+	# A default ACL: what 4001 makes with umask 077 is readable and
+	# writable by 4002 all the same, and a subdirectory inherits it.
+	mkdir "$mnt/acl_d" && setfacl -m u:4001:rwx "$mnt/acl_d" && setfacl -d -m u:4002:rwx,o::- "$mnt/acl_d"
+	as 4001 sh -c "umask 077; echo made > '$mnt/acl_d/made'; mkdir '$mnt/acl_d/sub'; echo deep > '$mnt/acl_d/sub/deep'"
+	if [ "$(as 4002 cat "$mnt/acl_d/made" 2>&1)" = made ] && as 4002 sh -c "echo more >> '$mnt/acl_d/made'" && [ "$(as 4002 cat "$mnt/acl_d/sub/deep" 2>&1)" = deep ] && ! as 4003 cat "$mnt/acl_d/made" >/dev/null 2>&1; then ok "acl: new files and directories inherit the default ACL in place of the umask"; else nok "acl: new files and directories inherit the default ACL in place of the umask" "$(getfacl -n "$mnt/acl_d/made" "$mnt/acl_d/sub" 2>&1)"; fi
+	if getfacl -n "$mnt/acl_d/sub" 2>/dev/null | grep -q "^default:user:4002:rwx"; then ok "acl: a new directory takes its parent's default ACL as its own"; else nok "acl: a new directory takes its parent's default ACL as its own" "$(getfacl -n "$mnt/acl_d/sub" 2>&1)"; fi
+	chmod 600 "$mnt/acl_d/made"
+	if ! as 4002 cat "$mnt/acl_d/made" >/dev/null 2>&1 && getfacl -n "$mnt/acl_d/made" 2>/dev/null | grep -q "^mask::---"; then ok "acl: chmod sets the ACL mask (go-rwx denies the named user)"; else nok "acl: chmod sets the ACL mask (go-rwx denies the named user)" "$(getfacl -n "$mnt/acl_d/made" 2>&1)"; fi
+	chmod 660 "$mnt/acl_d/made"
+	"$mixfs" umount "$mnt"
+	"$mixfs" mount -o acl --store "$store" "$mnt" >/dev/null
+	if [ "$(as 4002 head -n1 "$mnt/acl_d/made" 2>&1)" = made ] && ! as 4001 cat "$mnt/acl_f" >/dev/null 2>&1; then ok "acl: ACLs survive a remount"; else nok "acl: ACLs survive a remount" "$(getfacl -n "$mnt/acl_d/made" 2>&1)"; fi
+	# Without a default ACL the umask applies as before.
+	touch "$mnt/acl_root_umask"; mode=$(stat -c %a "$mnt/acl_root_umask")
+	if [ "$mode" = "$(printf '%o' $((0666 & ~0$(umask))))" ]; then ok "acl: without a default ACL the umask applies"; else nok "acl: without a default ACL the umask applies" "mode $mode with umask $(umask)"; fi
+	"$mixfs" umount "$mnt"
+	check "acl: fsck is clean" "$mixfs" fsck "$store"
+else
+	nok "acl: mount with -o acl"
+fi
+
 out=$("$mixfs" mount --store "rocksdb:$tmp/nothing-here" "$mnt" 2>&1); rc=$?
 if [ $rc -ne 0 ]; then ok "mount of a missing store fails"; else nok "mount of a missing store fails" "$out"; unmount_all; fi
 # SIGTERM to `mixfs mount` while the daemon starts: whatever the moment,

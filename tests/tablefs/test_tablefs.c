@@ -273,17 +273,66 @@ static void unlinked_open_file_is_freed_at_next_mount(void **state)
 	assert_int_equal(tfs_getattr(f->fs, ino, &st), -ENOENT);
 }
 
-static void file_not_open_goes_with_its_last_name(void **state)
+static void file_nobody_references_goes_with_its_last_name(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t ino = mk(f, TFS_ROOT_INO, "o", S_IFREG | 0644);
 	struct stat st;
 
-	tfs_ref(f->fs, ino);	/* known to the kernel, but not open */
 	assert_int_equal(tfs_unlink(f->fs, TFS_ROOT_INO, "o"), 0);
 	assert_int_equal(tfs_getattr(f->fs, ino, &st), -ENOENT);
-	assert_false(tfs_forget(f->fs, ino, 1));
 	assert_fsck_clean(f);
+}
+
+/* The kernel may open an inode it looked up after a rename took its
+ * name: it must still be there until the kernel forgets it. */
+static void file_known_to_the_kernel_lives_until_forgotten(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = mk(f, TFS_ROOT_INO, "o", S_IFREG | 0644);
+	uint64_t big = mk(f, TFS_ROOT_INO, "big", S_IFREG | 0644);
+	static char data[20000];
+	char buf[8];
+	struct stat st;
+
+	memset(data, 'b', sizeof(data));
+	assert_int_equal(tfs_write(f->fs, ino, 0, "old", 3), 3);
+	assert_int_equal(tfs_write(f->fs, big, 0, data, sizeof(data)),
+			 (ssize_t)sizeof(data));
+	tfs_ref(f->fs, ino);	/* looked up, not open */
+	tfs_ref(f->fs, big);
+	mk(f, TFS_ROOT_INO, "new", S_IFREG | 0644);
+	assert_int_equal(tfs_rename(f->fs, TFS_ROOT_INO, "new", TFS_ROOT_INO,
+				    "o", 0), 0);
+	assert_int_equal(tfs_unlink(f->fs, TFS_ROOT_INO, "big"), 0);
+	/* The open that lost the race finds the file it looked up. */
+	assert_int_equal(tfs_open_file(f->fs, ino), 0);
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), 0);
+	assert_int_equal(st.st_nlink, 0);
+	assert_int_equal(tfs_read(f->fs, ino, 0, buf, sizeof(buf)), 3);
+	assert_memory_equal(buf, "old", 3);
+	assert_int_equal(tfs_read(f->fs, big, 0, buf, sizeof(buf)), 8);
+	assert_false(tfs_forget(f->fs, ino, 1));	/* still open */
+	assert_true(tfs_close_file(f->fs, ino));
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), -ENOENT);
+	assert_true(tfs_forget(f->fs, big, 1));
+	assert_int_equal(tfs_getattr(f->fs, big, &st), -ENOENT);
+	assert_fsck_clean(f);
+}
+
+/* A crash (here: a close without the forget) leaves the orphan to the
+ * next mount. */
+static void looked_up_orphan_is_freed_at_next_mount(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = mk(f, TFS_ROOT_INO, "o", S_IFREG | 0644);
+	struct stat st;
+
+	tfs_ref(f->fs, ino);
+	assert_int_equal(tfs_unlink(f->fs, TFS_ROOT_INO, "o"), 0);
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), 0);
+	assert_fsck_clean(f);
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), -ENOENT);
 }
 
 static void removed_directory_lives_until_forgotten(void **state)
@@ -486,6 +535,144 @@ static void xattrs_set_get_list_remove(void **state)
 	assert_fsck_clean(f);
 }
 
+/* What open(O_TRUNC) by an unprivileged caller asks: set-user-ID goes,
+ * set-group-ID only where group-execute makes it a privilege. */
+static void setattr_kill_bits_clear_setid_as_the_kernel_would(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t a = mk(f, TFS_ROOT_INO, "a", S_IFREG | 06755);
+	uint64_t b = mk(f, TFS_ROOT_INO, "b", S_IFREG | 06745);
+	int kill = FUSE_SET_ATTR_KILL_SUID | FUSE_SET_ATTR_KILL_SGID;
+	struct stat attr = { .st_size = 0 }, st;
+
+	assert_int_equal(tfs_write(f->fs, a, 0, "data", 4), 4);
+	assert_int_equal(tfs_setattr(f->fs, a, &attr,
+				     kill | FUSE_SET_ATTR_SIZE, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(tfs_setattr(f->fs, b, &attr, kill, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 02745);
+	assert_int_equal(tfs_getattr(f->fs, b, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 02745);
+	assert_fsck_clean(f);
+}
+
+/* POSIX: a write across the largest size stores what fits. */
+static void write_across_the_largest_size_is_short(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = mk(f, TFS_ROOT_INO, "m", S_IFREG | 0644);
+	uint64_t max = OBJSTORE_MAX_SIZE;
+	struct stat st;
+	char buf[2];
+
+	assert_int_equal(tfs_write(f->fs, ino, max - 1, "XY", 2), 1);
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), 0);
+	assert_true((uint64_t)st.st_size == max);
+	assert_int_equal(tfs_read(f->fs, ino, max - 1, buf, 2), 1);
+	assert_int_equal(buf[0], 'X');
+	assert_int_equal(tfs_write(f->fs, ino, max, "Y", 1), -EFBIG);
+	assert_int_equal(tfs_write(f->fs, ino, max + 1, "Y", 1), -EFBIG);
+	assert_int_equal(tfs_write(f->fs, ino, max, "", 0), 0);
+	assert_int_equal(tfs_fallocate(f->fs, ino, 0, max - 1, 2), -EFBIG);
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), 0);
+	assert_true((uint64_t)st.st_size == max);
+	assert_fsck_clean(f);
+}
+
+/* An ACL in xattr form from (tag, perm, id) triples; returns its size. */
+static size_t acl_bytes(unsigned char *buf, const unsigned (*e)[3], size_t n)
+{
+	uint32_t version = 2;	/* little-endian hosts only, as the kernel's */
+
+	memcpy(buf, &version, 4);
+	for (size_t i = 0; i < n; i++) {
+		uint16_t tag = (uint16_t)e[i][0], perm = (uint16_t)e[i][1];
+		uint32_t id = e[i][2];
+
+		memcpy(buf + 4 + i * 8, &tag, 2);
+		memcpy(buf + 6 + i * 8, &perm, 2);
+		memcpy(buf + 8 + i * 8, &id, 4);
+	}
+	return 4 + n * 8;
+}
+
+/* -o acl: an access ACL sets the mode and chmod the ACL; a default ACL
+ * is inherited in place of the umask. */
+static void acls_tie_to_the_mode_and_are_inherited(void **state)
+{
+	struct fixture *f = *state;
+	static const unsigned named[][3] = {
+		{ 1, 6, 0 }, { 2, 4, 4001 }, { 4, 0, 0 }, { 0x10, 4, 0 },
+		{ 0x20, 0, 0 },
+	};
+	static const unsigned plain[][3] = {
+		{ 1, 7, 0 }, { 4, 5, 0 }, { 0x20, 1, 0 },
+	};
+	static const unsigned bad[][3] = {	/* named entry, no mask */
+		{ 1, 6, 0 }, { 2, 4, 4001 }, { 4, 0, 0 }, { 0x20, 0, 0 },
+	};
+	unsigned char acl[64], back[64];
+	size_t n;
+	uint64_t ino, d, sub;
+	struct stat attr = { .st_mode = 0600 }, st;
+
+	f->fs->acl = true;
+	ino = mk(f, TFS_ROOT_INO, "f", S_IFREG | 0600);
+	n = acl_bytes(acl, named, 5);
+	assert_int_equal(tfs_setxattr(f->fs, ino, "system.posix_acl_access",
+				      acl, n, 0), 0);
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);	/* mask in the group bits */
+	/* chmod rewrites the mask */
+	assert_int_equal(tfs_setattr(f->fs, ino, &attr, FUSE_SET_ATTR_MODE,
+				     &st), 0);
+	assert_int_equal(tfs_getxattr(f->fs, ino, "system.posix_acl_access",
+				      back, sizeof(back)), (ssize_t)n);
+	assert_int_equal(back[4 + 3 * 8 + 2], 0);	/* mask perm */
+	/* an ACL the mode says all of sets the mode and is not kept */
+	n = acl_bytes(acl, plain, 3);
+	assert_int_equal(tfs_setxattr(f->fs, ino, "system.posix_acl_access",
+				      acl, n, 0), 0);
+	assert_int_equal(tfs_getattr(f->fs, ino, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0751);
+	assert_int_equal(tfs_getxattr(f->fs, ino, "system.posix_acl_access",
+				      back, sizeof(back)), -ENODATA);
+	n = acl_bytes(acl, bad, 4);
+	assert_int_equal(tfs_setxattr(f->fs, ino, "system.posix_acl_access",
+				      acl, n, 0), -EINVAL);
+	n = acl_bytes(acl, named, 5);	/* default ACLs only on directories */
+	assert_int_equal(tfs_setxattr(f->fs, ino, "system.posix_acl_default",
+				      acl, n, 0), -EACCES);
+	assert_int_equal(tfs_setxattr(f->fs, ino, "system.other", "x", 1, 0),
+			 -EOPNOTSUPP);
+
+	/* Without a default ACL the umask applies; with one, the ACL. */
+	d = mk(f, TFS_ROOT_INO, "d", S_IFDIR | 0755);
+	assert_int_equal(tfs_create_umask(f->fs, d, "u", 0666, 022, &f->cred,
+					  &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	assert_true(tfs_close_file(f->fs, st.st_ino) == false);
+	n = acl_bytes(acl, named, 5);
+	assert_int_equal(tfs_setxattr(f->fs, d, "system.posix_acl_default",
+				      acl, n, 0), 0);
+	assert_int_equal(tfs_create_umask(f->fs, d, "i", 0666, 077, &f->cred,
+					  &st), 0);
+	assert_true(tfs_close_file(f->fs, st.st_ino) == false);
+	assert_int_equal(st.st_mode & 0777, 0640);	/* u::rw- mask r-- o::--- */
+	assert_int_equal(tfs_getxattr(f->fs, st.st_ino,
+				      "system.posix_acl_access", back,
+				      sizeof(back)), (ssize_t)n);
+	assert_int_equal(tfs_mkdir_umask(f->fs, d, "sub", 0777, 077, &f->cred,
+					 &st), 0);
+	sub = st.st_ino;
+	assert_int_equal(st.st_mode & 0777, 0640);
+	assert_int_equal(tfs_getxattr(f->fs, sub, "system.posix_acl_default",
+				      back, sizeof(back)), (ssize_t)n);
+	assert_memory_equal(back, acl, n);
+	assert_fsck_clean(f);
+}
+
 static void punch_hole_reads_zeros_and_keeps_size(void **state)
 {
 	struct fixture *f = *state;
@@ -561,7 +748,9 @@ int main(void)
 		T(unlink_removes_name_and_data),
 		T(unlinked_open_file_lives_until_closed),
 		T(unlinked_open_file_is_freed_at_next_mount),
-		T(file_not_open_goes_with_its_last_name),
+		T(file_nobody_references_goes_with_its_last_name),
+		T(file_known_to_the_kernel_lives_until_forgotten),
+		T(looked_up_orphan_is_freed_at_next_mount),
 		T(removed_directory_lives_until_forgotten),
 		T(mkdir_rmdir_keep_link_counts),
 		T(hard_links_count_names),
@@ -569,6 +758,9 @@ int main(void)
 		T(rename_follows_every_rule),
 		T(readdir_resumes_from_cookie_despite_removals),
 		T(xattrs_set_get_list_remove),
+		T(setattr_kill_bits_clear_setid_as_the_kernel_would),
+		T(write_across_the_largest_size_is_short),
+		T(acls_tie_to_the_mode_and_are_inherited),
 		T(punch_hole_reads_zeros_and_keeps_size),
 		T(mkfs_refuses_to_overwrite_without_force),
 		T(second_open_fails_busy),

@@ -187,8 +187,12 @@ ssize_t tfs_write(struct tfs *fs, uint64_t ino, uint64_t off,
 
 	if (tfs_is_readonly(fs))
 		return -EROFS;
-	if (off > OBJSTORE_MAX_SIZE || len > OBJSTORE_MAX_SIZE - off)
+	/* POSIX: a write across the largest size stores what fits; only
+	 * one that fits nothing fails. */
+	if (off > OBJSTORE_MAX_SIZE || (len && off == OBJSTORE_MAX_SIZE))
 		return -EFBIG;
+	if (len > OBJSTORE_MAX_SIZE - off)
+		len = (size_t)(OBJSTORE_MAX_SIZE - off);
 	end = off + len;
 	pthread_mutex_lock(&fs->lock);
 	ret = tfs_txn_begin(fs, &t);
@@ -257,6 +261,25 @@ static void set_time(struct tfs_time *dst, const struct timespec *src,
 	}
 }
 
+/* chmod with ACLs: the access ACL, if any, takes the new bits. */
+static int chmod_acl(struct tfs_txn *t, const struct tfs_inode *in)
+{
+	unsigned char key[9 + TFS_XATTR_NAME_MAX];
+	size_t klen = tfs_key_xattr(key, in->ino, TFS_ACL_ACCESS);
+	char *v;
+	size_t vlen;
+	int ret = tfs_txn_get(t, key, klen, &v, &vlen);
+
+	if (ret)
+		return ret == -ENOENT ? 0 : ret;
+	if (!tfs_acl_valid(v, vlen)) {
+		tfs_acl_chmod(v, vlen, in->r.mode);
+		tfs_txn_put(t, key, klen, v, vlen);
+	}
+	rocksdb_free(v);
+	return 0;
+}
+
 int tfs_setattr(struct tfs *fs, uint64_t ino, const struct stat *attr,
 		int to_set, struct stat *out)
 {
@@ -291,8 +314,19 @@ int tfs_setattr(struct tfs *fs, uint64_t ino, const struct stat *attr,
 			goto out_in;
 		tfs_now(&in.r.mtime);
 	}
-	if (to_set & FUSE_SET_ATTR_MODE)
+	if (to_set & FUSE_SET_ATTR_MODE) {
 		in.r.mode = (in.r.mode & S_IFMT) | (attr->st_mode & 07777);
+		if (fs->acl && !S_ISLNK(in.r.mode))
+			ret = chmod_acl(&t, &in);
+		if (ret)
+			goto out_in;
+	}
+	if (to_set & FUSE_SET_ATTR_KILL_SUID)
+		in.r.mode &= ~(uint32_t)S_ISUID;
+	/* Set-group-ID without group-execute marks mandatory locking, not
+	 * a privilege: it stays (as the kernel's should_remove_suid()). */
+	if ((to_set & FUSE_SET_ATTR_KILL_SGID) && (in.r.mode & S_IXGRP))
+		in.r.mode &= ~(uint32_t)S_ISGID;
 	if (to_set & FUSE_SET_ATTR_UID)
 		in.r.uid = attr->st_uid;
 	if (to_set & FUSE_SET_ATTR_GID)
@@ -470,7 +504,12 @@ int tfs_lseek(struct tfs *fs, uint64_t ino, off_t off, int whence,
 
 /* --- extended attributes ------------------------------------------------ */
 
-static int xattr_name_check(const char *name)
+static bool is_acl(const char *name)
+{
+	return !strcmp(name, TFS_ACL_ACCESS) || !strcmp(name, TFS_ACL_DEFAULT);
+}
+
+static int xattr_name_check(struct tfs *fs, const char *name)
 {
 	size_t n = strlen(name);
 
@@ -478,9 +517,35 @@ static int xattr_name_check(const char *name)
 		return -EINVAL;
 	if (n > TFS_XATTR_NAME_MAX)
 		return -ERANGE;
+	if (fs->acl && is_acl(name))
+		return 0;
 	if (strncmp(name, "user.", 5) && strncmp(name, "trusted.", 8) &&
 	    strncmp(name, "security.", 9))
-		return -EOPNOTSUPP;	/* system.* (ACLs) not supported */
+		return -EOPNOTSUPP;	/* other system.*, ACLs without acl */
+	return 0;
+}
+
+/*
+ * Setting an ACL in @t for @in: the access ACL decides the permission
+ * bits and is kept only where it says more than they can; an ACL of no
+ * entries (or an access ACL the bits say all of) removes the xattr.
+ * *@keep says whether to store the value.
+ */
+static int set_acl(struct tfs_inode *in, const char *name, const void *val,
+		   size_t len, bool *keep)
+{
+	int ret = tfs_acl_valid(val, len);
+
+	if (ret)
+		return ret;
+	*keep = len > 4;
+	if (!strcmp(name, TFS_ACL_DEFAULT)) {
+		if (!S_ISDIR(in->r.mode))
+			return *keep ? -EACCES : 0;
+		return 0;
+	}
+	if (*keep)
+		*keep = tfs_acl_equiv_mode(val, len, &in->r.mode) == 1;
 	return 0;
 }
 
@@ -493,7 +558,8 @@ int tfs_setxattr(struct tfs *fs, uint64_t ino, const char *name,
 	size_t klen;
 	char *v;
 	size_t vlen;
-	int ret = xattr_name_check(name);
+	bool keep = true;
+	int ret = xattr_name_check(fs, name);
 
 	if (ret)
 		return ret;
@@ -521,9 +587,14 @@ int tfs_setxattr(struct tfs *fs, uint64_t ino, const char *name,
 	} else if (ret == -ENOENT) {
 		ret = (flags & XATTR_REPLACE) ? -ENODATA : 0;
 	}
+	if (!ret && is_acl(name))
+		ret = set_acl(&in, name, val, len, &keep);
 	if (ret)
 		goto out_in;
-	tfs_txn_put(&t, key, klen, val, len);
+	if (keep)
+		tfs_txn_put(&t, key, klen, val, len);
+	else
+		tfs_txn_del(&t, key, klen);
 	tfs_now(&in.r.ctime);
 	ret = tfs_inode_put(&t, &in);
 	tfs_inode_release(&in);
@@ -550,7 +621,7 @@ ssize_t tfs_getxattr(struct tfs *fs, uint64_t ino, const char *name,
 	struct tfs_inode in;
 	char *v;
 	size_t vlen;
-	int ret = xattr_name_check(name);
+	int ret = xattr_name_check(fs, name);
 
 	if (ret)
 		return ret == -EOPNOTSUPP ? -ENODATA : ret;
@@ -623,7 +694,7 @@ int tfs_removexattr(struct tfs *fs, uint64_t ino, const char *name)
 	size_t klen;
 	char *v;
 	size_t vlen;
-	int ret = xattr_name_check(name);
+	int ret = xattr_name_check(fs, name);
 
 	if (ret)
 		return ret == -EOPNOTSUPP ? -ENODATA : ret;

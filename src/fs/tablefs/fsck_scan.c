@@ -591,7 +591,10 @@ static int scan_xattr(struct fk *c, const unsigned char *k, size_t klen,
 	if (klen < 10 || n > TFS_XATTR_NAME_MAX || memchr(name, 0, n) ||
 	    (!(n > 5 && !memcmp(name, "user.", 5)) &&
 	     !(n > 8 && !memcmp(name, "trusted.", 8)) &&
-	     !(n > 9 && !memcmp(name, "security.", 9))))
+	     !(n > 9 && !memcmp(name, "security.", 9)) &&
+	     !(n == strlen(TFS_ACL_ACCESS) && !memcmp(name, TFS_ACL_ACCESS, n)) &&
+	     !(n == strlen(TFS_ACL_DEFAULT) &&
+	       !memcmp(name, TFS_ACL_DEFAULT, n))))
 		return bad_record(c, k, klen, "not an extended attribute name");
 	if (vlen > TFS_XATTR_SIZE_MAX)
 		return bad_record(c, k, klen, "extended attribute value too long");

@@ -108,6 +108,28 @@ int tfs_txn_scan(struct tfs_txn *t, const void *prefix, size_t plen,
  */
 char *tfs_data_uri_resolve(const char *meta_uri, const char *rec);
 
+/* --- POSIX ACLs (acl.c), on the xattr form of an ACL ---------------- */
+
+#define TFS_ACL_ACCESS	"system.posix_acl_access"
+#define TFS_ACL_DEFAULT	"system.posix_acl_default"
+
+/* 0 if @val is a well-formed ACL in xattr form (no entries: none at
+ * all), -EINVAL if not, -EOPNOTSUPP for another version. The calls below
+ * take only values this accepted. */
+int tfs_acl_valid(const void *val, size_t len);
+/* The permission bits the access ACL @val stands for, into *@mode (other
+ * bits kept). Returns 0 when the bits say all the ACL says (it need not
+ * be kept), 1 when it says more. */
+int tfs_acl_equiv_mode(const void *val, size_t len, uint32_t *mode);
+/* chmod: owner, mask (group without a mask) and other entries of the
+ * access ACL @val take the bits of @mode, in place. */
+void tfs_acl_chmod(void *val, size_t len, uint32_t mode);
+/* A new node: @val, a copy of the parent's default ACL, is cut down to
+ * what the requested *@mode allows and *@mode to what the ACL allows, in
+ * place. Returns 1 when the result must be kept as the node's access ACL,
+ * 0 when the mode says it all. */
+int tfs_acl_create_masq(void *val, size_t len, uint32_t *mode);
+
 void tfs_now(struct tfs_time *t);
 int tfs_inode_get(struct tfs_txn *t, uint64_t ino, struct tfs_inode *in);
 int tfs_inode_put(struct tfs_txn *t, const struct tfs_inode *in);

@@ -406,6 +406,10 @@ static int free_inode(struct tfs *fs, uint64_t ino)
 			return ret;
 		}
 		ret = 0;	/* already gone: a crash after the removal */
+	} else if (S_ISREG(in.r.mode)) {
+		/* As remove_entry() does for an inline file: an object a
+		 * crash left while it grew would have no owner. */
+		objstore_remove(fs->data, ino, NULL);
 	}
 	if (S_ISDIR(in.r.mode)) {
 		struct dir d;
@@ -661,12 +665,52 @@ static int get_dir(struct tfs_txn *t, uint64_t ino, struct tfs_inode *in)
 }
 
 /*
+ * With ACLs, the new node @in (in @t) takes the default ACL of @parent,
+ * which decides its permission bits in place of @umask: as its access
+ * ACL where that says more than the bits, and a directory as its own
+ * default ACL. Without one the umask applies. Symlinks have neither.
+ */
+static int inherit_acl(struct tfs *fs, struct tfs_txn *t, uint64_t parent,
+		       struct tfs_inode *in, mode_t umask)
+{
+	unsigned char key[9 + TFS_XATTR_NAME_MAX];
+	char *v;
+	size_t vlen;
+	int ret;
+
+	if (S_ISLNK(in->r.mode))
+		return 0;
+	if (!fs->acl) {
+		in->r.mode &= ~(uint32_t)(umask & 0777);
+		return 0;
+	}
+	ret = tfs_txn_get(t, key, tfs_key_xattr(key, parent, TFS_ACL_DEFAULT),
+			  &v, &vlen);
+	if (ret == -ENOENT || (!ret && (tfs_acl_valid(v, vlen) || vlen <= 4))) {
+		if (!ret)
+			rocksdb_free(v);
+		in->r.mode &= ~(uint32_t)(umask & 0777);
+		return 0;
+	}
+	if (ret)
+		return ret;
+	if (S_ISDIR(in->r.mode))
+		tfs_txn_put(t, key, tfs_key_xattr(key, in->ino,
+						  TFS_ACL_DEFAULT), v, vlen);
+	if (tfs_acl_create_masq(v, vlen, &in->r.mode))
+		tfs_txn_put(t, key, tfs_key_xattr(key, in->ino, TFS_ACL_ACCESS),
+			    v, vlen);
+	rocksdb_free(v);
+	return 0;
+}
+
+/*
  * Create a node of @mode in @parent with optional @tail (symlink target),
  * in one batch: new inode, directory entry, parent times and link count,
- * inode counter.
+ * inode counter, inherited ACLs.
  */
 static int create_node(struct tfs *fs, uint64_t parent, const char *name,
-		       mode_t mode, dev_t rdev, const char *tail,
+		       mode_t mode, mode_t umask, dev_t rdev, const char *tail,
 		       const struct tfs_cred *c, bool open, struct stat *out)
 {
 	struct tfs_txn t;
@@ -721,8 +765,10 @@ static int create_node(struct tfs *fs, uint64_t parent, const char *name,
 			goto out_dir;
 		}
 	}
-	ret = dir_insert(&d, name, strlen(name), in.ino, mode_to_dt(mode),
-			 NULL);
+	ret = inherit_acl(fs, &t, parent, &in, umask);
+	if (!ret)
+		ret = dir_insert(&d, name, strlen(name), in.ino,
+				 mode_to_dt(mode), NULL);
 	if (!ret && S_ISDIR(mode))
 		ret = dir_kv_create(&t.kv, in.ino, 0, NULL);
 	if (ret)
@@ -767,8 +813,9 @@ out_unlock:
 	return ret;
 }
 
-int tfs_mknod(struct tfs *fs, uint64_t parent, const char *name, mode_t mode,
-	      dev_t rdev, const struct tfs_cred *c, struct stat *out)
+int tfs_mknod_umask(struct tfs *fs, uint64_t parent, const char *name,
+		    mode_t mode, mode_t umask, dev_t rdev,
+		    const struct tfs_cred *c, struct stat *out)
 {
 	if (S_ISDIR(mode) || S_ISLNK(mode))
 		return -EINVAL;
@@ -776,21 +823,42 @@ int tfs_mknod(struct tfs *fs, uint64_t parent, const char *name, mode_t mode,
 		mode |= S_IFREG;
 	if (!S_ISCHR(mode) && !S_ISBLK(mode))
 		rdev = 0;
-	return create_node(fs, parent, name, mode, rdev, NULL, c, false, out);
+	return create_node(fs, parent, name, mode, umask, rdev, NULL, c,
+			   false, out);
+}
+
+int tfs_mknod(struct tfs *fs, uint64_t parent, const char *name, mode_t mode,
+	      dev_t rdev, const struct tfs_cred *c, struct stat *out)
+{
+	return tfs_mknod_umask(fs, parent, name, mode, 0, rdev, c, out);
+}
+
+int tfs_create_umask(struct tfs *fs, uint64_t parent, const char *name,
+		     mode_t mode, mode_t umask, const struct tfs_cred *c,
+		     struct stat *out)
+{
+	return create_node(fs, parent, name, (mode & 07777) | S_IFREG, umask,
+			   0, NULL, c, true, out);
 }
 
 int tfs_create(struct tfs *fs, uint64_t parent, const char *name,
 	       mode_t mode, const struct tfs_cred *c, struct stat *out)
 {
-	return create_node(fs, parent, name, (mode & 07777) | S_IFREG, 0,
-			   NULL, c, true, out);
+	return tfs_create_umask(fs, parent, name, mode, 0, c, out);
+}
+
+int tfs_mkdir_umask(struct tfs *fs, uint64_t parent, const char *name,
+		    mode_t mode, mode_t umask, const struct tfs_cred *c,
+		    struct stat *out)
+{
+	return create_node(fs, parent, name, S_IFDIR | (mode & 07777), umask,
+			   0, NULL, c, false, out);
 }
 
 int tfs_mkdir(struct tfs *fs, uint64_t parent, const char *name, mode_t mode,
 	      const struct tfs_cred *c, struct stat *out)
 {
-	return create_node(fs, parent, name, S_IFDIR | (mode & 07777), 0, NULL,
-			   c, false, out);
+	return tfs_mkdir_umask(fs, parent, name, mode, 0, c, out);
 }
 
 int tfs_symlink(struct tfs *fs, uint64_t parent, const char *name,
@@ -802,7 +870,7 @@ int tfs_symlink(struct tfs *fs, uint64_t parent, const char *name,
 		return -ENOENT;
 	if (n > TFS_SYMLINK_MAX)
 		return -ENAMETOOLONG;
-	return create_node(fs, parent, name, S_IFLNK | 0777, 0, target, c,
+	return create_node(fs, parent, name, S_IFLNK | 0777, 0, 0, target, c,
 			   false, out);
 }
 
@@ -880,10 +948,10 @@ out_unlock:
 
 /*
  * Drop one link of @in inside @t. When the last link goes: an inode with
- * nothing outside the batch (inline data, no kernel reference) is deleted
- * in the batch; any other is marked orphan, and *@free_after says whether
- * the caller frees it (free_inode) after committing, or the kernel's last
- * forget does.
+ * nothing outside the batch (inline data, no kernel reference, not open)
+ * is deleted in the batch; any other is marked orphan, and *@free_after
+ * says whether the caller frees it (free_inode) after committing, or the
+ * kernel's last forget or last release does.
  */
 static int drop_link(struct tfs *fs, struct tfs_txn *t, struct tfs_inode *in,
 		     bool *free_after)
@@ -901,14 +969,18 @@ static int drop_link(struct tfs *fs, struct tfs_txn *t, struct tfs_inode *in,
 	if (in->r.nlink)
 		return tfs_inode_put(t, in);
 	/*
-	 * A file nobody has open can go with its last name: the kernel
-	 * reaches an inode without a name only through an open file. A
-	 * directory may still be someone's working directory: it waits for
-	 * the kernel to forget it.
+	 * While the kernel holds a lookup reference it may still open the
+	 * inode by number: an open that follows a lookup can lose a race
+	 * with the rename or unlink that takes the name, and must find the
+	 * file it looked up. So the inode lives on, as an orphan, until the
+	 * last forget or release. Through FUSE that is almost every unlink:
+	 * the orphan mark rides in this batch and the forget that follows
+	 * costs one more batch (docs/tablefs.md has the figures). Without a
+	 * reference or an open file (in-process callers, an inode the kernel
+	 * already forgot) it goes with its last name.
 	 */
-	referenced = S_ISDIR(in->r.mode) ?
-		fsd_itable_count(&fs->refs, in->ino) > 0 :
-		fsd_itable_count(&fs->opens, in->ino) > 0;
+	referenced = fsd_itable_count(&fs->refs, in->ino) > 0 ||
+		     fsd_itable_count(&fs->opens, in->ino) > 0;
 	if (!referenced && !(in->r.flags & TFS_I_OBJECT) &&
 	    !S_ISDIR(in->r.mode))
 		return tfs_inode_delete(t, in->ino);
@@ -969,7 +1041,8 @@ static int remove_entry(struct tfs *fs, uint64_t parent, const char *name,
 		ret = drop_link(fs, &t, &in, &free_data);
 	gone_inline = !ret && !free_data && in.r.nlink == 0 &&
 		      S_ISREG(in.r.mode) && !(in.r.flags & TFS_I_OBJECT) &&
-		      !fsd_itable_count(&fs->opens, in.ino);
+		      !fsd_itable_count(&fs->opens, in.ino) &&
+		      !fsd_itable_count(&fs->refs, in.ino);
 	if (!ret) {
 		if (want_dir)
 			pin.r.nlink--;

@@ -71,6 +71,7 @@ struct tfs {
 	uint32_t inline_max;
 	bool readonly;
 	bool writeback;			/* kernel writeback cache (mount option) */
+	bool acl;			/* POSIX ACLs (mount option acl) */
 	unsigned char uuid[16];
 
 	pthread_mutex_t lock;		/* serialises every change */
@@ -141,7 +142,10 @@ void tfs_close(struct tfs *fs);
 int tfs_lookup(struct tfs *fs, uint64_t parent, const char *name,
 	       struct stat *st);
 int tfs_getattr(struct tfs *fs, uint64_t ino, struct stat *st);
-/* @to_set: FUSE_SET_ATTR_* bits. Returns the new attributes in @out. */
+/* @to_set: FUSE_SET_ATTR_* bits; FUSE_SET_ATTR_KILL_SUID clears
+ * set-user-ID, FUSE_SET_ATTR_KILL_SGID set-group-ID when group-execute is
+ * set (the caller decides whether the caller of the request may keep
+ * them). Returns the new attributes in @out. */
 int tfs_setattr(struct tfs *fs, uint64_t ino, const struct stat *attr,
 		int to_set, struct stat *out);
 
@@ -153,6 +157,23 @@ int tfs_create(struct tfs *fs, uint64_t parent, const char *name,
 	       mode_t mode, const struct tfs_cred *c, struct stat *out);
 int tfs_mkdir(struct tfs *fs, uint64_t parent, const char *name, mode_t mode,
 	      const struct tfs_cred *c, struct stat *out);
+/*
+ * The three calls above for a caller that leaves the umask to the
+ * filesystem (the kernel does with ACLs on: FUSE_CAP_DONT_MASK): with
+ * fs->acl a new node takes its parent's default ACL, which decides its
+ * permission bits (and its access ACL, and a directory's default ACL);
+ * only where the parent has none is @umask cleared from @mode. Without
+ * fs->acl, @umask is cleared from @mode. The plain calls pass 0.
+ */
+int tfs_mknod_umask(struct tfs *fs, uint64_t parent, const char *name,
+		    mode_t mode, mode_t umask, dev_t rdev,
+		    const struct tfs_cred *c, struct stat *out);
+int tfs_create_umask(struct tfs *fs, uint64_t parent, const char *name,
+		     mode_t mode, mode_t umask, const struct tfs_cred *c,
+		     struct stat *out);
+int tfs_mkdir_umask(struct tfs *fs, uint64_t parent, const char *name,
+		    mode_t mode, mode_t umask, const struct tfs_cred *c,
+		    struct stat *out);
 int tfs_symlink(struct tfs *fs, uint64_t parent, const char *name,
 		const char *target, const struct tfs_cred *c,
 		struct stat *out);
@@ -168,7 +189,9 @@ ssize_t tfs_readlink(struct tfs *fs, uint64_t ino, char *buf, size_t size);
 
 ssize_t tfs_read(struct tfs *fs, uint64_t ino, uint64_t off, void *buf,
 		 size_t len);
-/* Returns @len or a negative errno (nothing written then). */
+/* Returns the count written: @len, or less when the write crosses the
+ * largest file size (OBJSTORE_MAX_SIZE), as POSIX asks; -EFBIG when none
+ * of it fits; another negative errno when nothing was written. */
 ssize_t tfs_write(struct tfs *fs, uint64_t ino, uint64_t off,
 		  const void *buf, size_t len);
 /* mode: 0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE. */

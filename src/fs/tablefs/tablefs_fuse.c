@@ -170,6 +170,15 @@ static void tfs_ll_init(void *userdata, struct fuse_conn_info *conn)
 	 */
 	if (fs->writeback && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
 		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+	/*
+	 * -o acl: the kernel checks access against the ACLs (it needs
+	 * default_permissions, which every mixfs mount has) and hands the
+	 * umask to us, as a default ACL replaces it (acl.c). On a kernel
+	 * without FUSE_POSIX_ACL setting an ACL fails with EOPNOTSUPP, as
+	 * without the option.
+	 */
+	if (fs->acl && (conn->capable & FUSE_CAP_POSIX_ACL))
+		conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
 }
 
 static void tfs_ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -270,7 +279,9 @@ static void tfs_ll_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	cred_of(req, &c);
 	reply_new_entry(req, fs,
-			tfs_mknod(fs, parent, name, mode, rdev, &c, &st), &st);
+			tfs_mknod_umask(fs, parent, name, mode,
+					fuse_req_ctx(req)->umask, rdev, &c, &st),
+			&st);
 }
 
 static void tfs_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -281,7 +292,9 @@ static void tfs_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct stat st;
 
 	cred_of(req, &c);
-	reply_new_entry(req, fs, tfs_mkdir(fs, parent, name, mode, &c, &st),
+	reply_new_entry(req, fs,
+			tfs_mkdir_umask(fs, parent, name, mode,
+					fuse_req_ctx(req)->umask, &c, &st),
 			&st);
 }
 
@@ -356,12 +369,22 @@ static void tfs_ll_open(fuse_req_t req, fuse_ino_t ino,
 
 	if (!ret && S_ISDIR(st.st_mode))
 		ret = -EISDIR;
-	/* libfuse asks the kernel for atomic O_TRUNC: truncating is ours. */
-	if (!ret && (fi->flags & O_TRUNC) && st.st_size) {
+	/*
+	 * libfuse asks the kernel for atomic O_TRUNC: truncating is ours,
+	 * and so is what truncate() would do besides: a caller without
+	 * CAP_FSETID (uid 0 stands for it here) loses set-user-ID and
+	 * set-group-ID, whatever the size was.
+	 */
+	if (!ret && (fi->flags & O_TRUNC)) {
 		struct stat attr = { .st_size = 0 };
+		int to_set = st.st_size ? FUSE_SET_ATTR_SIZE : 0;
 
-		ret = tfs_setattr(fs_of(req), ino, &attr, FUSE_SET_ATTR_SIZE,
-				  &st);
+		if (fuse_req_ctx(req)->uid != 0 &&
+		    (st.st_mode & (S_ISUID | S_ISGID)))
+			to_set |= FUSE_SET_ATTR_KILL_SUID |
+				  FUSE_SET_ATTR_KILL_SGID;
+		if (to_set)
+			ret = tfs_setattr(fs, ino, &attr, to_set, &st);
 	}
 	if (ret) {
 		fuse_reply_err(req, -ret);
@@ -384,7 +407,8 @@ static void tfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int ret;
 
 	cred_of(req, &c);
-	ret = tfs_create(fs, parent, name, mode, &c, &st);
+	ret = tfs_create_umask(fs, parent, name, mode,
+			       fuse_req_ctx(req)->umask, &c, &st);
 	if (ret == -EEXIST && !(fi->flags & O_EXCL)) {
 		/* Lost a race with another creator: open what is there. */
 		ret = tfs_lookup(fs, parent, name, &st);
@@ -670,16 +694,58 @@ static void tfs_ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	free(buf);
 }
 
+/*
+ * Drop the trusted.* names from the list @buf of @len bytes; returns the
+ * new length. The kernel hides them from a caller without CAP_SYS_ADMIN
+ * on local filesystems but passes FUSE's list through unfiltered.
+ */
+static size_t drop_trusted(char *buf, size_t len)
+{
+	size_t in = 0, out = 0;
+
+	while (in < len) {
+		size_t n = strnlen(buf + in, len - in) + 1;
+
+		if (strncmp(buf + in, "trusted.", 8)) {
+			memmove(buf + out, buf + in, n);
+			out += n;
+		}
+		in += n;
+	}
+	return out;
+}
+
 static void tfs_ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	char *buf = size ? malloc(size) : NULL;
+	struct tfs *fs = fs_of(req);
+	/* uid 0 stands for CAP_SYS_ADMIN: FUSE does not pass capabilities */
+	bool all = fuse_req_ctx(req)->uid == 0;
+	char *buf = NULL;
 	ssize_t n;
 
-	if (size && !buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
+	if (all) {
+		buf = size ? malloc(size) : NULL;
+		if (size && !buf) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		n = tfs_listxattr(fs, ino, buf, size);
+	} else {
+		/* The whole list, filtered, then measured against @size. */
+		do {
+			free(buf);
+			n = tfs_listxattr(fs, ino, NULL, 0);
+			buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+			if (n >= 0 && !buf)
+				n = -ENOMEM;
+			if (n >= 0)
+				n = tfs_listxattr(fs, ino, buf, (size_t)n + 1);
+		} while (n == -ERANGE);	/* grew meanwhile */
+		if (n >= 0)
+			n = (ssize_t)drop_trusted(buf, (size_t)n);
+		if (n >= 0 && size && (size_t)n > size)
+			n = -ERANGE;
 	}
-	n = tfs_listxattr(fs_of(req), ino, buf, size);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else if (size == 0)
@@ -778,6 +844,8 @@ static void tfs_ll_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 			break;
 		}
 		done += (size_t)n;
+		if ((size_t)n < want)
+			break;	/* short: the largest file size, or EOF */
 	}
 	free(buf);
 	fuse_reply_write(req, done);
@@ -840,6 +908,7 @@ static int drv_open(const char *uri, const struct fsd_opts *o,
 	int ret;
 
 	bool writeback = false;	/* see docs/tablefs.md */
+	bool acl = false;
 
 	for (size_t i = 0; i < o->ndrv; i++) {
 		if (!strncmp(o->drv[i], "data=", 5))
@@ -848,6 +917,10 @@ static int drv_open(const char *uri, const struct fsd_opts *o,
 			writeback = true;
 		else if (!strcmp(o->drv[i], "writeback=off"))
 			writeback = false;
+		else if (!strcmp(o->drv[i], "acl"))
+			acl = true;
+		else if (!strcmp(o->drv[i], "noacl"))
+			acl = false;
 		else
 			return mixfs_err_set(err, -EINVAL,
 				"tablefs does not know the option '%s'",
@@ -857,6 +930,7 @@ static int drv_open(const char *uri, const struct fsd_opts *o,
 	if (ret)
 		return ret;
 	fs->writeback = writeback;
+	fs->acl = acl;
 	fs->mount.opts = *o;
 	if (!o->readonly) {
 		/* The event log lives in the metadata store, so its sequence
