@@ -7,9 +7,10 @@ MIXFS_PACKAGES="meson ninja-build pkg-config gcc libc6-dev python3
   libunistring-dev librados-dev"
 # What only the tests need: ceph-mon, ceph-osd and ceph-common run the
 # throw-away cluster of the rados: tests (tests/objstore/ceph_cluster.sh);
-# e2fsprogs makes the ext4 image of the power-loss test (tests/crash).
+# e2fsprogs makes the ext4 image of the power-loss test (tests/crash); acl
+# (setfacl, getfacl) drives the ACL tests.
 # test.sh installs them; quickstart.sh with --with-ceph installs Ceph.
-MIXFS_TEST_PACKAGES="ceph-mon ceph-osd ceph-common e2fsprogs"
+MIXFS_TEST_PACKAGES="ceph-mon ceph-osd ceph-common e2fsprogs acl"
 # ./test.sh --long only: libFuzzer (clang only recommends its runtime).
 MIXFS_LONG_PACKAGES="clang libclang-rt-14-dev"
 
