@@ -1161,11 +1161,10 @@ static void check_objects(struct fk *c)
 			continue;
 		if (orphan_in_progress(c, fi)) {
 			/* Freeing removes the object first: a crash between
-			 * the two leaves this, and the mount's freeing
-			 * then stops at the missing object. */
-			fk_problem(c, "freed now, as the mount would",
-				   "orphan inode %llu: its data object is already freed",
-				   (unsigned long long)fi->ino);
+			 * the two leaves this, and the next mount finishes
+			 * the freeing (free_inode() takes a missing object
+			 * as removed). A normal leftover, like the orphan
+			 * mark itself: not a problem; repair frees it. */
 			fi->state = FK_GONE;
 			continue;
 		}

@@ -400,6 +400,18 @@ static int free_inode(struct tfs *fs, uint64_t ino)
 		return tfs_txn_commit(&t, false);
 	}
 	if (in.r.flags & TFS_I_OBJECT) {
+		/* With data in a store of its own, the removal can reach the
+		 * disk before the batch that took the file's last name (the
+		 * stores are ordered only by fsync): make that batch durable
+		 * first, or a power cut could bring the file back without its
+		 * data. One log sync per file freed, in that layout only. */
+		if (fs->data != fs->meta) {
+			ret = objstore_sync(fs->meta, NULL);
+			if (ret) {
+				tfs_txn_abort(&t);
+				return ret;
+			}
+		}
 		ret = objstore_remove(fs->data, ino, NULL);
 		if (ret && ret != -ENOENT) {
 			tfs_txn_abort(&t);
