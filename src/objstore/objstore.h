@@ -74,6 +74,14 @@ enum {
 	OBJSTORE_OPEN_EXCL     = 1u << 1,  /* with CREATE: fail -EEXIST if present */
 	OBJSTORE_OPEN_READONLY = 1u << 2,  /* writes fail -EROFS */
 };
+/*
+ * A read-only open changes nothing in the store. What it sees is the
+ * backend's: rocksdb: takes no lock (it opens beside a writer), sees the
+ * store as it was at the open, each transaction whole or not at all, and
+ * fails -ENOENT on a missing store even with CREATE; dir: and rados:
+ * take their lock as a writer does (-EBUSY beside another opener) and see
+ * the store as it is at each call.
+ */
 
 struct objstore_stat {
 	uint64_t size;		/* logical size in bytes */
