@@ -126,4 +126,8 @@ int objstore_uri_check_keys(const char *query, const char *const *known,
 int objstore_txn_apply_steps(struct objstore *s, const struct objstore_txn *t,
 			     struct mixfs_err *err);
 
+/* Add @t's steps to @to, a transaction of another store (a wrapping
+ * backend passing a transaction on whole). 0 or -errno (-ENOMEM). */
+int objstore_txn_copy(struct objstore_txn *to, const struct objstore_txn *t);
+
 #endif

@@ -893,41 +893,6 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Copy @t's steps into a transaction of the remote. */
-static int txn_copy(struct objstore_txn *to, const struct objstore_txn *t)
-{
-	size_t i;
-	int ret = 0;
-
-	for (i = 0; i < t->nsteps && !ret; i++) {
-		const struct objstore_step *st = &t->steps[i];
-
-		switch (st->kind) {
-		case OBJSTORE_STEP_CREATE:
-			ret = objstore_txn_create(to, st->id);
-			break;
-		case OBJSTORE_STEP_REMOVE:
-			ret = objstore_txn_remove(to, st->id);
-			break;
-		case OBJSTORE_STEP_WRITE:
-			ret = objstore_txn_write(to, st->id, st->off, st->buf,
-						 st->len);
-			break;
-		case OBJSTORE_STEP_TRUNCATE:
-			ret = objstore_txn_truncate(to, st->id, st->off);
-			break;
-		case OBJSTORE_STEP_SETATTR:
-			ret = objstore_txn_setattr(to, st->id, st->name,
-						   st->buf, st->len);
-			break;
-		case OBJSTORE_STEP_RMATTR:
-			ret = objstore_txn_rmattr(to, st->id, st->name);
-			break;
-		}
-	}
-	return ret;
-}
-
 /*
  * With an atomic remote: lock every object the transaction changes (in
  * ascending id order), commit the whole of it on the remote, then drop
@@ -953,7 +918,7 @@ static int cache_txn_commit(struct objstore *s, const struct objstore_txn *t,
 		ret = mixfs_err_set(err, -ENOMEM, "cache: out of memory");
 		goto out_free;
 	}
-	ret = txn_copy(rt, t);
+	ret = objstore_txn_copy(rt, t);
 	if (ret) {
 		mixfs_err_set(err, ret, "cache: copying a transaction failed");
 		goto out_free;

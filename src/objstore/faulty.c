@@ -745,41 +745,6 @@ static enum objstore_faulty_op step_op(enum objstore_step_kind kind)
 	return OBJSTORE_FAULTY_WRITE;
 }
 
-/* Copy @t's steps into a transaction of the inner store. */
-static int txn_copy(struct objstore_txn *to, const struct objstore_txn *t)
-{
-	size_t i;
-	int ret = 0;
-
-	for (i = 0; i < t->nsteps && !ret; i++) {
-		const struct objstore_step *st = &t->steps[i];
-
-		switch (st->kind) {
-		case OBJSTORE_STEP_CREATE:
-			ret = objstore_txn_create(to, st->id);
-			break;
-		case OBJSTORE_STEP_REMOVE:
-			ret = objstore_txn_remove(to, st->id);
-			break;
-		case OBJSTORE_STEP_WRITE:
-			ret = objstore_txn_write(to, st->id, st->off, st->buf,
-						 st->len);
-			break;
-		case OBJSTORE_STEP_TRUNCATE:
-			ret = objstore_txn_truncate(to, st->id, st->off);
-			break;
-		case OBJSTORE_STEP_SETATTR:
-			ret = objstore_txn_setattr(to, st->id, st->name,
-						   st->buf, st->len);
-			break;
-		case OBJSTORE_STEP_RMATTR:
-			ret = objstore_txn_rmattr(to, st->id, st->name);
-			break;
-		}
-	}
-	return ret;
-}
-
 static int faulty_txn_commit(struct objstore *s, const struct objstore_txn *t,
 			     struct mixfs_err *err)
 {
@@ -808,7 +773,7 @@ static int faulty_txn_commit(struct objstore *s, const struct objstore_txn *t,
 	if (!inner)
 		return mixfs_err_set(err, -ENOMEM,
 			"faulty: no memory to copy a transaction");
-	ret = txn_copy(inner, t);
+	ret = objstore_txn_copy(inner, t);
 	if (ret)
 		mixfs_err_set(err, ret, "faulty: copying a transaction failed");
 	else

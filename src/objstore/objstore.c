@@ -438,6 +438,40 @@ int objstore_txn_apply_steps(struct objstore *s, const struct objstore_txn *t,
 	return ret;
 }
 
+int objstore_txn_copy(struct objstore_txn *to, const struct objstore_txn *t)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < t->nsteps && !ret; i++) {
+		const struct objstore_step *st = &t->steps[i];
+
+		switch (st->kind) {
+		case OBJSTORE_STEP_CREATE:
+			ret = objstore_txn_create(to, st->id);
+			break;
+		case OBJSTORE_STEP_REMOVE:
+			ret = objstore_txn_remove(to, st->id);
+			break;
+		case OBJSTORE_STEP_WRITE:
+			ret = objstore_txn_write(to, st->id, st->off, st->buf,
+						 st->len);
+			break;
+		case OBJSTORE_STEP_TRUNCATE:
+			ret = objstore_txn_truncate(to, st->id, st->off);
+			break;
+		case OBJSTORE_STEP_SETATTR:
+			ret = objstore_txn_setattr(to, st->id, st->name,
+						   st->buf, st->len);
+			break;
+		case OBJSTORE_STEP_RMATTR:
+			ret = objstore_txn_rmattr(to, st->id, st->name);
+			break;
+		}
+	}
+	return ret;
+}
+
 int objstore_txn_commit(struct objstore_txn *t, struct mixfs_err *err)
 {
 	struct objstore *s = t->store;
