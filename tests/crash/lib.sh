@@ -187,3 +187,63 @@ reformat_store() {
 	crash_mkfs --force || bail "mkfs failed"
 	mount_store >/dev/null || bail "mount failed"
 }
+
+# After round $r's crash and the store's remount (the daemon gone): the
+# workload's own verdict, fsck, a fresh mount, the check of this round's
+# tree (and the last round's again, unless the store was made anew), and
+# a new store after any fsck complaint. NOUN names a round in the TAP
+# lines ("kill", "cut"); CHECK_OPTS go to `crash_ops check`. Uses r,
+# rounds, how, wrc, wout, repro, root, journal; sets reformatted.
+check_round() {
+	local noun=$1 check_opts=$2 fc out rc prev
+	if [ $wrc -ne 0 ]; then
+		nok "$noun $r ($how): the workload's results were POSIX's" \
+			"$wout
+$repro"
+	fi
+	fsck_check
+	fc=$?
+	case $fc in
+	0) ok "$noun $r of $rounds ($how, $wout): fsck clean" ;;
+	2) ok "$noun $r of $rounds ($how, $wout): fsck clean but for a known problem (MIXFS_CRASH_STRICT=1 fails it)"
+	   printf '%s\n' "$fsck_out" | sed 's/^/# known: /' ;;
+	*) nok "$noun $r of $rounds ($how): fsck clean" "$fsck_out
+$repro" ;;
+	esac
+	mount_store >"$crash_tmp/mount.err" ||
+		bail "remount after $noun $r failed: $(cat "$crash_tmp/mount.err")"
+	out=$("$ops" check $check_opts "$root" "$journal" 2>&1)
+	rc=$?
+	if [ $r -gt 1 ] && [ -z "$reformatted" ]; then
+		prev=$("$ops" check $check_opts "$mnt/r$((r - 1))" "$jdir/journal$((r - 1))" 2>&1) ||
+			{ rc=1; out="$out
+round $((r - 1)) again: $prev"; }
+	fi
+	if [ $rc -eq 0 ]; then
+		ok "$noun $r: everything acknowledged is there ($(printf '%s' "$out" | tail -1 | cut -c1-160))"
+	else
+		nok "$noun $r: everything acknowledged is there" "$out
+last journal lines:
+$(tail -6 "$journal")
+$repro"
+	fi
+	reformatted=
+	if [ $fc -ne 0 ]; then
+		reformat_store
+		reformatted=1
+	elif [ $r -gt 2 ]; then
+		rm -rf "$mnt/r$((r - 2))"
+	fi
+}
+
+# After the last round: a clean unmount, then fsck must be clean.
+final_check() {
+	"$mixfs" umount "$mnt" >/dev/null 2>&1 || { kill_daemon; unmount_dead; }
+	fsck_check
+	case $? in
+	0) ok "fsck clean after a clean unmount" ;;
+	2) ok "fsck clean after a clean unmount but for a known problem (MIXFS_CRASH_STRICT=1 fails it)"
+	   printf '%s\n' "$fsck_out" | sed 's/^/# known: /' ;;
+	*) nok "fsck clean after a clean unmount" "$fsck_out" ;;
+	esac
+}

@@ -73,52 +73,8 @@ for r in $(seq 1 "$rounds"); do
 	wout=$(cat "$crash_tmp/out$r")
 	last=$(grep '^I ' "$journal" 2>/dev/null | tail -1 | cut -d' ' -f2)
 	repro="reproduce: MIXFS_SEED=$seed, round $r: $ops random ROOT JOURNAL $wseed --power --kill-step ${last:-1} --shutdown STOREFS"
-	if [ $wrc -ne 0 ]; then
-		nok "cut $r ($how): the workload's results were POSIX's" \
-			"$wout
-$repro"
-	fi
-	fsck_check
-	fc=$?
-	case $fc in
-	0) ok "cut $r of $rounds ($how, $wout): fsck clean" ;;
-	2) ok "cut $r of $rounds ($how, $wout): fsck clean but for a known problem (MIXFS_CRASH_STRICT=1 fails it)"
-	   printf '%s\n' "$fsck_out" | sed 's/^/# known: /' ;;
-	*) nok "cut $r of $rounds ($how): fsck clean" "$fsck_out
-$repro" ;;
-	esac
-	mount_store >"$crash_tmp/mount.err" ||
-		bail "remount after cut $r failed: $(cat "$crash_tmp/mount.err")"
-	out=$("$ops" check --power "$root" "$journal" 2>&1)
-	rc=$?
-	if [ $r -gt 1 ] && [ -z "$reformatted" ]; then
-		prev=$("$ops" check --power "$mnt/r$((r - 1))" "$jdir/journal$((r - 1))" 2>&1) ||
-			{ rc=1; out="$out
-round $((r - 1)) again: $prev"; }
-	fi
-	if [ $rc -eq 0 ]; then
-		ok "cut $r: everything acknowledged is there ($(printf '%s' "$out" | tail -1 | cut -c1-160))"
-	else
-		nok "cut $r: everything acknowledged is there" "$out
-last journal lines:
-$(tail -6 "$journal")
-$repro"
-	fi
-	reformatted=
-	if [ $fc -ne 0 ]; then
-		reformat_store
-		reformatted=1
-	elif [ $r -gt 2 ]; then
-		rm -rf "$mnt/r$((r - 2))"
-	fi
+	check_round cut --power
 done
-"$mixfs" umount "$mnt" >/dev/null 2>&1 || { kill_daemon; unmount_dead; }
-fsck_check
-case $? in
-0) ok "fsck clean after a clean unmount" ;;
-2) ok "fsck clean after a clean unmount but for a known problem (MIXFS_CRASH_STRICT=1 fails it)"
-   printf '%s\n' "$fsck_out" | sed 's/^/# known: /' ;;
-*) nok "fsck clean after a clean unmount" "$fsck_out" ;;
-esac
+final_check
 echo "1..$tap_n"
 [ $tap_failed -eq 0 ]
