@@ -76,6 +76,10 @@ struct objstore_ops {
 		     uint64_t len, struct mixfs_err *err);
 	int (*stat)(struct objstore *s, uint64_t id, struct objstore_stat *st,
 		    struct mixfs_err *err);
+	/* objstore_seek() with @whence checked (SEEK_DATA or SEEK_HOLE).
+	 * NULL: the generic code reports the whole object as data. */
+	int (*seek)(struct objstore *s, uint64_t id, uint64_t off, int whence,
+		    uint64_t *out, struct mixfs_err *err);
 	int (*list)(struct objstore *s, uint64_t *cursor, uint64_t *ids,
 		    size_t max, size_t *n, struct mixfs_err *err);
 

@@ -781,6 +781,13 @@ static int cache_punch(struct objstore *s, uint64_t id, uint64_t off,
 	return ret;
 }
 
+/* The remote holds every byte, so it alone knows the holes. */
+static int cache_seek(struct objstore *s, uint64_t id, uint64_t off,
+		      int whence, uint64_t *out, struct mixfs_err *err)
+{
+	return objstore_seek(to_cache(s)->remote, id, off, whence, out, err);
+}
+
 static int cache_remove(struct objstore *s, uint64_t id, struct mixfs_err *err)
 {
 	struct cache_store *cs = to_cache(s);
@@ -1470,6 +1477,7 @@ const struct objstore_ops objstore_cache_ops = {
 	.write = cache_write,
 	.truncate = cache_truncate,
 	.punch = cache_punch,
+	.seek = cache_seek,
 	.stat = cache_stat,
 	.list = cache_list,
 	.getattr = cache_getattr,

@@ -69,6 +69,7 @@ static const char *const op_names[OBJSTORE_FAULTY_NOPS] = {
 	[OBJSTORE_FAULTY_LISTATTR] = "listattr",
 	[OBJSTORE_FAULTY_STATFS] = "statfs",
 	[OBJSTORE_FAULTY_SYNC] = "sync",
+	[OBJSTORE_FAULTY_SEEK] = "seek",
 };
 
 #define OPBIT(op) (1u << (op))
@@ -79,6 +80,7 @@ static const char *const op_names[OBJSTORE_FAULTY_NOPS] = {
 	OPBIT(OBJSTORE_FAULTY_PUNCH) | OPBIT(OBJSTORE_FAULTY_SETATTR) | \
 	OPBIT(OBJSTORE_FAULTY_RMATTR))
 #define OPS_QUERY (OPBIT(OBJSTORE_FAULTY_READ) | OPBIT(OBJSTORE_FAULTY_STAT) | \
+	OPBIT(OBJSTORE_FAULTY_SEEK) | \
 	OPBIT(OBJSTORE_FAULTY_LIST) | OPBIT(OBJSTORE_FAULTY_GETATTR) | \
 	OPBIT(OBJSTORE_FAULTY_LISTATTR) | OPBIT(OBJSTORE_FAULTY_STATFS))
 
@@ -666,6 +668,15 @@ static int faulty_stat(struct objstore *s, uint64_t id,
 	return ret ? ret : objstore_stat(fs->inner, id, st, err);
 }
 
+static int faulty_seek(struct objstore *s, uint64_t id, uint64_t off,
+		       int whence, uint64_t *out, struct mixfs_err *err)
+{
+	struct faulty_store *fs = to_faulty(s);
+	int ret = faulty_enter(fs, OBJSTORE_FAULTY_SEEK, err);
+
+	return ret ? ret : objstore_seek(fs->inner, id, off, whence, out, err);
+}
+
 static int faulty_list(struct objstore *s, uint64_t *cursor, uint64_t *ids,
 		       size_t max, size_t *n, struct mixfs_err *err)
 {
@@ -795,6 +806,7 @@ const struct objstore_ops objstore_faulty_ops = {
 	.truncate = faulty_truncate,
 	.punch = faulty_punch,
 	.stat = faulty_stat,
+	.seek = faulty_seek,
 	.list = faulty_list,
 	.getattr = faulty_getattr,
 	.setattr = faulty_setattr,

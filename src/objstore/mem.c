@@ -643,7 +643,7 @@ static int mem_store_open(const char *rest, unsigned flags,
 	}
 	m->next_id = 1;
 	m->base.ops = &objstore_mem_ops;
-	m->base.caps = OBJSTORE_CAP_ATOMIC_TXN;
+	m->base.caps = OBJSTORE_CAP_ATOMIC_TXN | OBJSTORE_CAP_SEEK_HOLES;
 	m->base.format_version = OBJSTORE_FORMAT_VERSION;
 	uuid_generate(m->base.uuid);
 	*out = &m->base;
@@ -764,6 +764,46 @@ static ssize_t mem_read(struct objstore *s, uint64_t id, uint64_t off,
 		done += n;
 	}
 	ret = (ssize_t)len;
+out_unlock:
+	pthread_rwlock_unlock(&m->lock);
+	return ret;
+}
+
+/* Holes are the absent chunks. */
+static int mem_seek(struct objstore *s, uint64_t id, uint64_t off, int whence,
+		    uint64_t *out, struct mixfs_err *err)
+{
+	struct mem_store *m = mem_of(s);
+	uint64_t idx = off / MEM_CHUNK, pos;
+	struct mem_obj *o;
+	size_t i;
+	int ret = 0;
+
+	pthread_rwlock_rdlock(&m->lock);
+	o = obj_find(m, id);
+	if (!o) {
+		ret = no_object(id, err);
+		goto out_unlock;
+	}
+	if (off >= o->size) {
+		ret = -ENXIO;
+		goto out_unlock;
+	}
+	i = chunk_lower(o, idx);
+	if (whence == SEEK_DATA) {
+		if (i == o->nchunks)
+			ret = -ENXIO;
+		else
+			*out = o->chunks[i]->idx == idx ? off
+				: o->chunks[i]->idx * MEM_CHUNK;
+		goto out_unlock;
+	}
+	while (i < o->nchunks && o->chunks[i]->idx == idx) {
+		i++;
+		idx++;
+	}
+	pos = idx * MEM_CHUNK;
+	*out = pos < off ? off : pos < o->size ? pos : o->size;
 out_unlock:
 	pthread_rwlock_unlock(&m->lock);
 	return ret;
@@ -1125,6 +1165,7 @@ const struct objstore_ops objstore_mem_ops = {
 	.truncate = mem_truncate,
 	.punch = mem_punch,
 	.stat = mem_stat,
+	.seek = mem_seek,
 	.list = mem_list,
 	.getattr = mem_getattr,
 	.setattr = mem_setattr,

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct objstore_ops *const backends[] = {
 	&objstore_mem_ops,
@@ -225,6 +226,30 @@ int objstore_stat(struct objstore *s, uint64_t id, struct objstore_stat *st,
 	int ret = check_id(id, err);
 
 	return ret ? ret : s->ops->stat(s, id, st, err);
+}
+
+int objstore_seek(struct objstore *s, uint64_t id, uint64_t off, int whence,
+		  uint64_t *out, struct mixfs_err *err)
+{
+	struct objstore_stat st;
+	int ret = check_id(id, err);
+
+	if (ret)
+		return ret;
+	if (whence != SEEK_DATA && whence != SEEK_HOLE)
+		return mixfs_err_set(err, -EINVAL,
+				     "seek: whence %d is neither SEEK_DATA "
+				     "nor SEEK_HOLE", whence);
+	if (s->ops->seek)
+		return s->ops->seek(s, id, off, whence, out, err);
+	/* Fallback: the whole object is data. */
+	ret = s->ops->stat(s, id, &st, err);
+	if (ret)
+		return ret;
+	if (off >= st.size)
+		return -ENXIO;
+	*out = whence == SEEK_DATA ? off : st.size;
+	return 0;
 }
 
 int objstore_list(struct objstore *s, uint64_t *cursor, uint64_t *ids,

@@ -42,6 +42,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
+#include <unistd.h>		/* SEEK_DATA, SEEK_HOLE */
 
 #include "util/err.h"
 
@@ -66,6 +67,9 @@ enum {
 	OBJSTORE_CAP_PERSISTENT   = 1u << 2,
 	/* Data is checksummed; corruption reads as -EBADMSG. */
 	OBJSTORE_CAP_CHECKSUM     = 1u << 3,
+	/* objstore_seek() finds the holes (at the backend's chunk size);
+	 * without it every byte of an object counts as data. */
+	OBJSTORE_CAP_SEEK_HOLES   = 1u << 4,
 };
 
 /* Flags for objstore_open(). */
@@ -168,6 +172,22 @@ int objstore_punch(struct objstore *s, uint64_t id, uint64_t off,
 
 int objstore_stat(struct objstore *s, uint64_t id, struct objstore_stat *st,
 		  struct mixfs_err *err);
+
+/*
+ * Find data or a hole, as lseek(2)'s SEEK_DATA and SEEK_HOLE do in a file.
+ * With @whence SEEK_DATA, *@out is the first offset >= @off that holds
+ * data; with SEEK_HOLE, the first offset >= @off inside a hole, the end of
+ * the object counting as one (so the answer is at most the size).
+ * -ENXIO if @off is at or past the end, or for SEEK_DATA when only holes
+ * follow @off; -EINVAL for another @whence.
+ *
+ * Holes are found at the backend's granularity: a chunk that holds any
+ * data counts as data in full, so a hole may be reported as data, never
+ * data as a hole; what a hole covers always reads as zeros. A backend
+ * without OBJSTORE_CAP_SEEK_HOLES reports the whole object as data.
+ */
+int objstore_seek(struct objstore *s, uint64_t id, uint64_t off, int whence,
+		  uint64_t *out, struct mixfs_err *err);
 
 /*
  * List object ids in ascending order, starting after *@cursor (0 to start).

@@ -26,14 +26,14 @@
  *         | "delay=" DURATION  sleep this long before the call
  *   OPS   = OP *( "+" OP )
  *   OP    = create | create_fresh | remove | read | write | truncate |
- *           punch | stat | list | getattr | setattr | rmattr | listattr |
- *           statfs | sync
+ *           punch | stat | seek | list | getattr | setattr | rmattr |
+ *           listattr | statfs | sync
  *         | any      every call
  *         | update   every call that changes objects: create,
  *                    create_fresh, remove, write, truncate, punch,
  *                    setattr, rmattr
- *         | query    every call that only looks: read, stat, list,
- *                    getattr, listattr, statfs
+ *         | query    every call that only looks: read, stat, seek,
+ *                    list, getattr, listattr, statfs
  *   ERR   = an errno name (EIO ENOSPC ETIMEDOUT EBADMSG EUCLEAN ENOMEM
  *           EROFS EAGAIN EBUSY EINTR EACCES EPERM EDQUOT EFBIG ENOTCONN
  *           ECONNRESET EHOSTUNREACH ENODEV ENXIO ESTALE) or a positive number
@@ -115,6 +115,7 @@ enum objstore_faulty_op {
 	OBJSTORE_FAULTY_LISTATTR,
 	OBJSTORE_FAULTY_STATFS,
 	OBJSTORE_FAULTY_SYNC,
+	OBJSTORE_FAULTY_SEEK,
 	OBJSTORE_FAULTY_NOPS
 };
 

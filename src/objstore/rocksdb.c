@@ -73,6 +73,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -496,6 +497,89 @@ static int scan(struct rdb_store *r, const unsigned char *lo, size_t lolen,
 	if (e)
 		return objstore_rdb_error(err, e, "iteration");
 	return ret < 0 ? ret : 0;
+}
+
+struct seek_arg {
+	int whence;
+	uint64_t next;		/* the chunk index expected next */
+	bool found;
+};
+
+static int seek_one(void *arg, const unsigned char *k, size_t klen,
+		    size_t vlen)
+{
+	struct seek_arg *a = arg;
+	uint64_t idx;
+
+	(void)vlen;
+	if (klen != 18)
+		return -EUCLEAN;
+	idx = get_be64(k + 10);
+	if (a->whence == SEEK_DATA) {
+		a->next = idx;
+		a->found = true;
+		return 1;
+	}
+	if (idx != a->next) {
+		a->found = true;
+		return 1;
+	}
+	a->next++;
+	return 0;
+}
+
+/*
+ * Holes are the absent chunk keys. An object whose chunks hold as many
+ * bytes as its size has none (any absent chunk inside the size would make
+ * the sum smaller), which answers the common case, a file written from
+ * start to end, from the object record alone; otherwise one iterator walks
+ * the chunk keys from @off's chunk on, to the first one (SEEK_DATA) or the
+ * first gap (SEEK_HOLE).
+ */
+static int rdb_seek(struct objstore *s, uint64_t id, uint64_t off, int whence,
+		    uint64_t *out, struct mixfs_err *err)
+{
+	struct rdb_store *r = rdb_of(s);
+	const uint64_t csz = r->chunk;
+	struct seek_arg a = { whence, off / csz, false };
+	unsigned char lo[18], hi[18];
+	struct rdb_meta m;
+	uint64_t pos;
+	int ret;
+
+	pthread_rwlock_rdlock(&r->vis);
+	ret = objstore_rdb_meta_get(r, id, &m, err);
+	if (ret == 0)
+		ret = objstore_rdb_no_object(id, err);
+	if (ret < 0)
+		goto out_unlock;
+	ret = 0;
+	if (off >= m.size) {
+		ret = -ENXIO;
+		goto out_unlock;
+	}
+	if (m.allocated >= m.size) {
+		*out = whence == SEEK_DATA ? off : m.size;
+		goto out_unlock;
+	}
+	key_data(lo, id, off / csz);
+	key_data(hi, id, (m.size - 1) / csz + 1);
+	ret = scan(r, lo, sizeof(lo), hi, sizeof(hi), seek_one, &a, err);
+	if (ret == -EUCLEAN)
+		ret = mixfs_err_set(err, ret, "malformed chunk key of object "
+				    "%" PRIu64 ": store corrupt", id);
+	if (ret)
+		goto out_unlock;
+	if (whence == SEEK_DATA && !a.found) {
+		ret = -ENXIO;
+		goto out_unlock;
+	}
+	/* SEEK_HOLE without a gap: the hole after the last chunk, or EOF. */
+	pos = a.next * csz;
+	*out = pos < off ? off : pos < m.size ? pos : m.size;
+out_unlock:
+	pthread_rwlock_unlock(&r->vis);
+	return ret;
 }
 
 struct list_arg {
@@ -947,7 +1031,8 @@ static int rdb_open(const char *rest, unsigned flags, struct objstore **out,
 		goto out_free;
 	r->base.ops = &objstore_rocksdb_ops;
 	r->base.caps = OBJSTORE_CAP_ATOMIC_TXN | OBJSTORE_CAP_DURABLE_SYNC |
-		       OBJSTORE_CAP_PERSISTENT | OBJSTORE_CAP_CHECKSUM;
+		       OBJSTORE_CAP_PERSISTENT | OBJSTORE_CAP_CHECKSUM |
+		       OBJSTORE_CAP_SEEK_HOLES;
 	r->base.format_version = OBJSTORE_FORMAT_VERSION;
 	*out = &r->base;
 	return 0;
@@ -984,6 +1069,7 @@ const struct objstore_ops objstore_rocksdb_ops = {
 	.truncate = rdb_truncate,
 	.punch = rdb_punch,
 	.stat = rdb_stat,
+	.seek = rdb_seek,
 	.list = rdb_list,
 	.getattr = rdb_getattr,
 	.setattr = rdb_setattr,

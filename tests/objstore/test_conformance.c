@@ -354,6 +354,67 @@ static void punch_makes_a_hole_and_keeps_size(void **state)
 	CHECK_ERR(objstore_punch(c->s, 99, 0, 1, NULL), -ENOENT);
 }
 
+/*
+ * Walk the object from data to hole to data: each hole found must read as
+ * zeros and hold none of the bytes written. A backend that finds holes
+ * must find the two here; one that does not reports all data.
+ */
+static void seek_finds_data_and_holes(void **state)
+{
+	struct ctx *c = *state;
+	const uint64_t size = 4 * MiB, b = 2 * MiB;	/* data at 0 and b */
+	uint64_t off = 0, h, d, pos;
+	int holes = 0, ret;
+
+	CHECK(objstore_create(c->s, 9, NULL));
+	write_pattern(c->s, 9, 0, 5000, 9);
+	write_pattern(c->s, 9, b, 5000, 9);
+	CHECK(objstore_truncate(c->s, 9, size, NULL));
+	CHECK(objstore_seek(c->s, 9, 0, SEEK_DATA, &pos, NULL));
+	assert_int_equal(pos, 0);
+	while (off < size) {
+		CHECK(objstore_seek(c->s, 9, off, SEEK_HOLE, &h, NULL));
+		if (h < off || h > size)
+			fail_msg("SEEK_HOLE from %" PRIu64 " gave %" PRIu64
+				 " (size %" PRIu64 ")", off, h, size);
+		if (h == size)
+			break;
+		ret = objstore_seek(c->s, 9, h, SEEK_DATA, &d, NULL);
+		if (ret == -ENXIO)
+			d = size;
+		else
+			CHECK(ret);
+		if (d <= h || d > size)
+			fail_msg("SEEK_DATA from the hole at %" PRIu64 " gave %"
+				 PRIu64, h, d);
+		if (h < 5000 || (h < b + 5000 && d > b))
+			fail_msg("the hole [%" PRIu64 ", %" PRIu64 ") covers "
+				 "written bytes", h, d);
+		expect_zeros(c->s, 9, h, (size_t)(d - h));
+		holes++;
+		off = d;
+	}
+	if (c->caps & OBJSTORE_CAP_SEEK_HOLES) {
+		if (holes < 2)
+			fail_msg("%d holes found in an object with data at 0 "
+				 "and 2 MiB only, size 4 MiB", holes);
+		CHECK_ERR(objstore_seek(c->s, 9, b + MiB, SEEK_DATA, &pos,
+					NULL), -ENXIO);
+		/* A punch makes a hole where data was. */
+		CHECK(objstore_punch(c->s, 9, 0, MiB, NULL));
+		CHECK(objstore_seek(c->s, 9, 0, SEEK_DATA, &pos, NULL));
+		if (pos == 0 || pos > b)
+			fail_msg("SEEK_DATA after punching [0, 1 MiB) gave %"
+				 PRIu64, pos);
+	} else {
+		assert_int_equal(holes, 0);
+	}
+	CHECK_ERR(objstore_seek(c->s, 9, size, SEEK_DATA, &pos, NULL), -ENXIO);
+	CHECK_ERR(objstore_seek(c->s, 9, size, SEEK_HOLE, &pos, NULL), -ENXIO);
+	CHECK_ERR(objstore_seek(c->s, 9, 0, SEEK_SET, &pos, NULL), -EINVAL);
+	CHECK_ERR(objstore_seek(c->s, 99, 0, SEEK_DATA, &pos, NULL), -ENOENT);
+}
+
 static void stat_counts_size_and_allocation(void **state)
 {
 	struct ctx *c = *state;
@@ -917,6 +978,7 @@ static const struct behaviour behaviours[] = {
 	B(truncate_down_drops_data_past_size),
 	B(truncate_up_adds_a_hole),
 	B(punch_makes_a_hole_and_keeps_size),
+	B(seek_finds_data_and_holes),
 	B(stat_counts_size_and_allocation),
 	B(attrs_set_replace_get_list_remove),
 	B(attr_values_up_to_64k),

@@ -226,6 +226,62 @@ static void truncate_down_then_up_reads_zeros(void **state)
 	assert_fsck_clean(f);
 }
 
+static off_t seek(struct fixture *f, uint64_t ino, off_t off, int whence)
+{
+	off_t out = -1;
+	int ret = tfs_lseek(f->fs, ino, off, whence, &out);
+
+	return ret ? ret : out;
+}
+
+/* Holes are found in files with an object and in inline files alike. */
+static void seek_data_and_hole_find_the_holes(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t big = mk(f, TFS_ROOT_INO, "sparse", S_IFREG | 0644);
+	uint64_t small = mk(f, TFS_ROOT_INO, "small", S_IFREG | 0644);
+	const off_t b = 4 << 20, size = 8 << 20;
+	struct stat attr, st;
+	char data[5000];
+	off_t h;
+
+	memset(data, 'x', sizeof(data));
+	assert_int_equal(tfs_write(f->fs, big, 0, data, sizeof(data)),
+			 (ssize_t)sizeof(data));
+	assert_int_equal(tfs_write(f->fs, big, b, data, sizeof(data)),
+			 (ssize_t)sizeof(data));
+	memset(&attr, 0, sizeof(attr));
+	attr.st_size = size;
+	assert_int_equal(tfs_setattr(f->fs, big, &attr, FUSE_SET_ATTR_SIZE,
+				     &st), 0);
+	assert_int_equal(seek(f, big, 0, SEEK_DATA), 0);
+	h = seek(f, big, 0, SEEK_HOLE);
+	if (h < (off_t)sizeof(data) || h >= b)
+		fail_msg("SEEK_HOLE from 0 is %lld, data at [0, 5000) and "
+			 "[4 MiB, 4 MiB + 5000)", (long long)h);
+	assert_int_equal(seek(f, big, h, SEEK_DATA), b);
+	h = seek(f, big, b, SEEK_HOLE);
+	if (h < b + (off_t)sizeof(data) || h >= size)
+		fail_msg("SEEK_HOLE from 4 MiB is %lld", (long long)h);
+	assert_int_equal(seek(f, big, b + (1 << 20), SEEK_DATA), -ENXIO);
+	assert_int_equal(seek(f, big, size - 1, SEEK_HOLE), size - 1);
+	assert_int_equal(seek(f, big, size, SEEK_HOLE), -ENXIO);
+	assert_int_equal(seek(f, big, -1, SEEK_DATA), -ENXIO);
+
+	/* Inline: 100 bytes kept, then a hole up to the size. */
+	assert_int_equal(tfs_write(f->fs, small, 0, data, 100), 100);
+	attr.st_size = 3000;
+	assert_int_equal(tfs_setattr(f->fs, small, &attr, FUSE_SET_ATTR_SIZE,
+				     &st), 0);
+	assert_int_equal(seek(f, small, 0, SEEK_DATA), 0);
+	h = seek(f, small, 0, SEEK_HOLE);
+	if (h < 100 || h > 3000)
+		fail_msg("inline SEEK_HOLE from 0 is %lld", (long long)h);
+	assert_int_equal(seek(f, small, 3000, SEEK_DATA), -ENXIO);
+	assert_int_equal(seek(f, TFS_ROOT_INO, 0, SEEK_DATA), -EISDIR);
+	assert_fsck_clean(f);
+}
+
 static void unlink_removes_name_and_data(void **state)
 {
 	struct fixture *f = *state;
@@ -745,6 +801,7 @@ int main(void)
 		T(small_write_stays_inline_and_reads_back),
 		T(growing_past_inline_limit_moves_data_to_object),
 		T(truncate_down_then_up_reads_zeros),
+		T(seek_data_and_hole_find_the_holes),
 		T(unlink_removes_name_and_data),
 		T(unlinked_open_file_lives_until_closed),
 		T(unlinked_open_file_is_freed_at_next_mount),

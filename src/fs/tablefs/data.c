@@ -481,24 +481,54 @@ out_unlock:
 	return ret;
 }
 
+/*
+ * An inline file holds data up to the bytes it keeps and a hole from there
+ * to its size (a truncate that grew it); a file with an object has the
+ * object's holes, and a hole from the object's end to the file's (an
+ * object left shorter by a crash reads as zeros there).
+ */
 int tfs_lseek(struct tfs *fs, uint64_t ino, off_t off, int whence,
 	      off_t *out)
 {
-	struct stat st;
-	int ret = tfs_getattr(fs, ino, &st);
+	struct tfs_txn t;
+	struct tfs_inode in;
+	uint64_t size, pos;
+	mode_t mode;
+	bool object;
+	int ret;
 
+	if (whence != SEEK_DATA && whence != SEEK_HOLE)
+		return -EINVAL;
+	tfs_txn_begin_read(fs, &t);
+	ret = tfs_inode_get(&t, ino, &in);
 	if (ret)
 		return ret;
-	if (off < 0 || off >= st.st_size)
+	size = in.r.size;
+	mode = in.r.mode;
+	object = in.r.flags & TFS_I_OBJECT;
+	pos = in.tail_len;	/* inline: where the hole begins */
+	tfs_inode_release(&in);
+	if (S_ISDIR(mode))
+		return -EISDIR;
+	if (off < 0 || (uint64_t)off >= size)
 		return -ENXIO;
-	/* The object store does not expose its holes (yet): report the
-	 * whole file as data, which POSIX allows. */
-	if (whence == SEEK_DATA)
-		*out = off;
-	else if (whence == SEEK_HOLE)
-		*out = st.st_size;
-	else
-		return -EINVAL;
+	if (object) {
+		ret = objstore_seek(fs->data, ino, (uint64_t)off, whence, &pos,
+				    NULL);
+		if (ret == -ENXIO)	/* nothing but holes from @off on */
+			pos = whence == SEEK_DATA ? size : (uint64_t)off;
+		else if (ret)
+			return ret;
+		if (pos > size)
+			pos = size;
+	} else if (whence == SEEK_DATA) {
+		pos = (uint64_t)off < pos ? (uint64_t)off : size;
+	} else if (pos < (uint64_t)off) {
+		pos = (uint64_t)off;
+	}
+	if (whence == SEEK_DATA && pos >= size)
+		return -ENXIO;
+	*out = (off_t)pos;
 	return 0;
 }
 

@@ -789,10 +789,22 @@ static void tfs_ll_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 static void tfs_ll_lseek(fuse_req_t req, fuse_ino_t ino, off_t off,
 			 int whence, struct fuse_file_info *fi)
 {
+	struct tfs *fs = fs_of(req);
 	off_t out;
-	int ret = tfs_lseek(fs_of(req), ino, off, whence, &out);
+	int ret;
 
 	(void)fi;
+	/*
+	 * With the writeback cache the kernel holds data (and a size) we have
+	 * not seen, and it does not flush before asking: it would take that
+	 * data for a hole. ENOSYS makes it answer every lseek itself, the
+	 * whole file counting as data.
+	 */
+	if (fs->writeback) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	ret = tfs_lseek(fs, ino, off, whence, &out);
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
