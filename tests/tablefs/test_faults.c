@@ -1,22 +1,26 @@
 /*
- * test_faults.c - every call tablefs makes to its data store fails in turn,
+ * test_faults.c - every call tablefs makes to its stores fails in turn,
  * in-process, and nothing is lost or left inconsistent (SQLite's I/O-error
  * test, applied to a filesystem).
  *
  * A fixed workload (writes that move a file out of line, overwrites,
  * truncates down and up, a write past the size after a shrink, a punched
- * hole, fsync, a rename over a file with data, unlinks, a re-create) runs on a filesystem whose file data goes
- * through a faulty: store. A clean run counts the data store calls it makes
- * (N); then for every K in 1..N a fresh filesystem runs the workload with
- * the K-th call failing with EIO (faulty:op=any,nth=K). Each step the
- * failure reaches must return -EIO and leave the files as they were before
- * it or as they would be after it, never anything else; the steps after it
- * must work, and from the fault on the files must match the model after
- * every step (a fault a step hides must not show later, as stale bytes
- * a grow brings back, say). Then the filesystem is closed, fsck must be clean, and after
- * reopening without faults every file must read back as the model says.
- * Run once with data in a dir: store and once in a rocksdb: store of its
- * own. Deterministic: no seed.
+ * hole, fsync, a rename over a file with data, unlinks, a re-create) runs
+ * on a filesystem whose file data goes through a faulty: store. A clean
+ * run counts the data store calls it makes (N); then for every K in 1..N
+ * a fresh copy of the filesystem runs the workload with the K-th call
+ * failing with EIO (faulty:op=any,nth=K). The step the failure reaches
+ * must return -EIO and leave the files as before it (then, tried again,
+ * it must work), as after it, or, for a write, with its bytes inside the
+ * old size and the old size; from the fault on, the files must match the
+ * model after every step (a fault a step hides must not show later, as
+ * stale bytes a grow brings back, say). Then fsck must be clean and,
+ * reopened without faults, every file must read back as the model says.
+ *
+ * Run with data in a dir: store, in a rocksdb: store of its own, and
+ * failing the metadata's own RocksDB calls instead (tfs_meta_faults();
+ * data in the same database, the default layout): every third of those in
+ * the default run, all of them with MIXFS_LONG=1. Deterministic: no seed.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -141,83 +145,117 @@ static void model_remove(struct model *m, int f)
 	memset(m->data[f], 0, CAP);
 }
 
-/* The steps, each a call on the filesystem and its effect on the model. */
+/* The steps: each a call on the filesystem and its effect on the model. */
+enum kind { CREATE, WRITE, TRUNCATE, PUNCH, FSYNC, RENAME, UNLINK };
+
+static const struct step {
+	const char *name;
+	enum kind kind;
+	int f;			/* the file (RENAME: the source, over a) */
+	size_t off, len;	/* WRITE, PUNCH; TRUNCATE: off is the size */
+	unsigned seed;		/* WRITE */
+} steps[] = {
+	{ "create n", CREATE, F_N, 0, 0, 0 },
+	{ "write n [0, 70000)", WRITE, F_N, 0, 70000, 1 },
+	{ "overwrite a [50000, 59000)", WRITE, F_A, 50000, 9000, 2 },
+	{ "truncate a to 30000", TRUNCATE, F_A, 30000, 0, 0 },
+	{ "truncate n up to 200000", TRUNCATE, F_N, 200000, 0, 0 },
+	{ "punch n [0, 64K)", PUNCH, F_N, 0, 65536, 0 },
+	{ "write s past the inline size", WRITE, F_S, 3000, 3000, 3 },
+	{ "fsync a", FSYNC, F_A, 0, 0, 0 },
+	{ "rename n over a", RENAME, F_N, 0, 0, 0 },
+	{ "write a at 199990", WRITE, F_A, 199990, 20, 4 },
+	{ "unlink s", UNLINK, F_S, 0, 0, 0 },
+	{ "create s", CREATE, F_S, 0, 0, 0 },
+	{ "write s 10 bytes", WRITE, F_S, 0, 10, 5 },
+	{ "overwrite a [10, 100010)", WRITE, F_A, 10, 100000, 6 },
+	{ "truncate a down to 40000", TRUNCATE, F_A, 40000, 0, 0 },
+	{ "truncate a up to 150000", TRUNCATE, F_A, 150000, 0, 0 },
+	{ "overwrite a [0, 150000)", WRITE, F_A, 0, 150000, 9 },
+	{ "truncate a down to 20000", TRUNCATE, F_A, 20000, 0, 0 },
+	{ "write a at 120000 past its size", WRITE, F_A, 120000, 10, 10 },
+};
+#define NSTEPS ((int)(sizeof(steps) / sizeof(steps[0])))
+
 static int step_run(struct tfs *fs, int i)
 {
+	const struct step *p = &steps[i];
 	uint64_t ino;
 	int ret;
 
-	switch (i) {
-	case 0: return do_create(fs, F_N);
-	case 1: return do_write(fs, F_N, 0, 70000, 1);
-	case 2: return do_write(fs, F_A, 50000, 9000, 2);
-	case 3: return do_truncate(fs, F_A, 30000);
-	case 4: return do_truncate(fs, F_N, 200000);
-	case 5:
-		ret = ino_of(fs, F_N, &ino);
+	switch (p->kind) {
+	case CREATE:
+		return do_create(fs, p->f);
+	case WRITE:
+		return do_write(fs, p->f, p->off, p->len, p->seed);
+	case TRUNCATE:
+		return do_truncate(fs, p->f, p->off);
+	case PUNCH:
+		ret = ino_of(fs, p->f, &ino);
 		return ret ? ret : tfs_fallocate(fs, ino, FALLOC_FL_PUNCH_HOLE |
-						 FALLOC_FL_KEEP_SIZE, 0, 65536);
-	case 6: return do_write(fs, F_S, 3000, 3000, 3);
-	case 7:
-		ret = ino_of(fs, F_A, &ino);
+						 FALLOC_FL_KEEP_SIZE, p->off,
+						 p->len);
+	case FSYNC:
+		ret = ino_of(fs, p->f, &ino);
 		return ret ? ret : tfs_fsync(fs, ino, false);
-	case 8:
-		return tfs_rename(fs, TFS_ROOT_INO, names[F_N], TFS_ROOT_INO,
+	case RENAME:
+		return tfs_rename(fs, TFS_ROOT_INO, names[p->f], TFS_ROOT_INO,
 				  names[F_A], 0);
-	case 9: return do_write(fs, F_A, 199990, 20, 4);
-	case 10: return tfs_unlink(fs, TFS_ROOT_INO, names[F_S]);
-	case 11: return do_create(fs, F_S);
-	case 12: return do_write(fs, F_S, 0, 10, 5);
-	case 13: return do_write(fs, F_A, 10, 100000, 6);
-	case 14: return do_truncate(fs, F_A, 40000);
-	case 15: return do_truncate(fs, F_A, 150000);
-	case 16: return do_write(fs, F_A, 0, 150000, 9);
-	case 17: return do_truncate(fs, F_A, 20000);
-	case 18: return do_write(fs, F_A, 120000, 10, 10);
+	case UNLINK:
+		return tfs_unlink(fs, TFS_ROOT_INO, names[p->f]);
 	}
 	return -EINVAL;
 }
 
-#define NSTEPS 19
-
-static const char *const step_names[NSTEPS] = {
-	"create n", "write n [0, 70000)", "overwrite a [50000, 59000)",
-	"truncate a to 30000", "truncate n up to 200000",
-	"punch n [0, 64K)", "write s past the inline size", "fsync a",
-	"rename n over a", "write a at 199990", "unlink s", "create s",
-	"write s 10 bytes", "overwrite a [10, 100010)",
-	"truncate a down to 40000", "truncate a up to 150000",
-	"overwrite a [0, 150000)", "truncate a down to 20000",
-	"write a at 120000 past its size",
-};
-
 static void step_apply(struct model *m, int i)
 {
-	switch (i) {
-	case 0: model_create(m, F_N); break;
-	case 1: model_write(m, F_N, 0, 70000, 1); break;
-	case 2: model_write(m, F_A, 50000, 9000, 2); break;
-	case 3: model_truncate(m, F_A, 30000); break;
-	case 4: model_truncate(m, F_N, 200000); break;
-	case 5: memset(m->data[F_N], 0, 65536); break;
-	case 6: model_write(m, F_S, 3000, 3000, 3); break;
-	case 7: break;
-	case 8:
-		memcpy(m->data[F_A], m->data[F_N], CAP);
-		m->size[F_A] = m->size[F_N];
-		model_remove(m, F_N);
+	const struct step *p = &steps[i];
+
+	switch (p->kind) {
+	case CREATE:
+		model_create(m, p->f);
 		break;
-	case 9: model_write(m, F_A, 199990, 20, 4); break;
-	case 10: model_remove(m, F_S); break;
-	case 11: model_create(m, F_S); break;
-	case 12: model_write(m, F_S, 0, 10, 5); break;
-	case 13: model_write(m, F_A, 10, 100000, 6); break;
-	case 14: model_truncate(m, F_A, 40000); break;
-	case 15: model_truncate(m, F_A, 150000); break;
-	case 16: model_write(m, F_A, 0, 150000, 9); break;
-	case 17: model_truncate(m, F_A, 20000); break;
-	case 18: model_write(m, F_A, 120000, 10, 10); break;
+	case WRITE:
+		model_write(m, p->f, p->off, p->len, p->seed);
+		break;
+	case TRUNCATE:
+		model_truncate(m, p->f, p->off);
+		break;
+	case PUNCH:
+		memset(m->data[p->f] + p->off, 0, p->len);
+		break;
+	case FSYNC:
+		break;
+	case RENAME:
+		memcpy(m->data[F_A], m->data[p->f], CAP);
+		m->size[F_A] = m->size[p->f];
+		model_remove(m, p->f);
+		break;
+	case UNLINK:
+		model_remove(m, p->f);
+		break;
 	}
+}
+
+/*
+ * A failed write may have put its bytes in the object before the batch
+ * with the new size and times failed: what it wrote inside the old size
+ * shows, the size is the old one. Where a store cannot take back bytes it
+ * has written, that is the most a failed write can leave (as with a
+ * failed write() on any filesystem, the range it covered is undefined;
+ * nothing outside it changes).
+ */
+static void step_landed(struct model *m, const struct model *before, int i)
+{
+	const struct step *p = &steps[i];
+	size_t end = p->off + p->len;
+
+	*m = *before;
+	if (p->kind != WRITE || p->off >= before->size[p->f])
+		return;
+	if (end > before->size[p->f])
+		end = before->size[p->f];
+	fill(m->data[p->f] + p->off, end - p->off, p->seed, p->off);
 }
 
 /* --- checking ------------------------------------------------------------ */
@@ -272,6 +310,7 @@ struct sweep {
 	char uri[128];		/* the metadata store */
 	char data[128];		/* the data store, as recorded */
 	bool have_base;		/* dir.base holds the starting state */
+	bool meta;		/* fail the metadata's RocksDB calls instead */
 };
 
 static int rm_one(const char *p, const struct stat *st, int flag,
@@ -305,7 +344,7 @@ static void fresh_fs(struct sweep *w, struct model *m)
 	}
 	if (mkdir(w->dir, 0755))
 		fail_msg("mkdir %s: %s", w->dir, strerror(errno));
-	ret = tfs_mkfs_data(w->uri, w->data, 0, false, &err);
+	ret = tfs_mkfs_data(w->uri, w->meta ? NULL : w->data, 0, false, &err);
 	if (ret)
 		fail_msg("mkfs: %s", mixfs_err_msg(&err, ret));
 	ret = tfs_open(w->uri, NULL, false, &fs, &err);
@@ -327,6 +366,24 @@ static void fresh_fs(struct sweep *w, struct model *m)
 	*m = base;
 }
 
+/* The calls counted so far, and in *@struck whether the fault fired. */
+static uint64_t count_calls(const struct sweep *w, struct tfs *fs,
+			    bool *struck)
+{
+	struct objstore_faulty_counters c = { 0 };
+
+	if (w->meta) {
+		uint64_t n = tfs_meta_calls(fs);
+
+		*struck = n >= __atomic_load_n(&fs->meta_fail_at,
+					       __ATOMIC_RELAXED);
+		return n;
+	}
+	objstore_faulty_counters(fs->data, &c);
+	*struck = c.total_faults > 0;
+	return c.total_calls;
+}
+
 /*
  * Run the workload with data store call @k failing (0: none). Returns the
  * data store calls made (counted before the close), and in *@failed the
@@ -334,9 +391,10 @@ static void fresh_fs(struct sweep *w, struct model *m)
  */
 static uint64_t run_one(struct sweep *w, uint64_t k, int *failed)
 {
-	static struct model m, before;
-	struct objstore_faulty_counters c = { 0 };
+	static struct model m, before, landed;
 	struct mixfs_err err = { 0 };
+	uint64_t calls = 0;
+	bool struck = false;
 	struct fsd_buf out = { 0 };
 	char why[256], furi[300];
 	struct tfs *fs;
@@ -346,7 +404,9 @@ static uint64_t run_one(struct sweep *w, uint64_t k, int *failed)
 	snprintf(furi, sizeof(furi), "faulty:op=any,nth=%" PRIu64 ":%s",
 		 k ? k : UINT64_MAX / 2, w->data);
 	*failed = -1;
-	ret = tfs_open(w->uri, furi, false, &fs, &err);
+	ret = tfs_open(w->uri, w->meta ? NULL : furi, false, &fs, &err);
+	if (!ret && w->meta)
+		tfs_meta_faults(fs, k ? k : UINT64_MAX / 2);
 	if (ret) {
 		if (ret != -EIO)
 			fail_msg("call %" PRIu64 " failing: the open failed with "
@@ -358,34 +418,45 @@ static uint64_t run_one(struct sweep *w, uint64_t k, int *failed)
 			before = m;
 			step_apply(&m, i);
 			ret = step_run(fs, i);
-			objstore_faulty_counters(fs->data, &c);
+			calls = count_calls(w, fs, &struck);
 			if (!ret) {
 				/* Once the fault has struck, even where the
 				 * step hid it, every step must leave exactly
 				 * what the model says (no stale bytes coming
 				 * back later, say). */
-				if (c.total_faults &&
+				if (struck && k <= calls &&
 				    differs(fs, &m, why, sizeof(why)))
 					fail_msg("call %" PRIu64 " failed "
 						 "unseen; after step '%s': %s",
-						 k, step_names[i], why);
+						 k, steps[i].name, why);
 				continue;
 			}
 			if (ret != -EIO || *failed >= 0)
 				fail_msg("call %" PRIu64 " failing: step '%s' "
-					 "returned %d (%s)", k, step_names[i],
+					 "returned %d (%s)", k, steps[i].name,
 					 ret, strerror(-ret));
 			*failed = i;
-			/* All or nothing: the state before or after it. */
-			if (!differs(fs, &before, why, sizeof(why)))
-				m = before;
-			else if (differs(fs, &m, why, sizeof(why)))
+			/* All or nothing: the state before or after it (or,
+			 * for a write, its bytes without its size). */
+			step_landed(&landed, &before, i);
+			if (!differs(fs, &before, why, sizeof(why)) ||
+			    !differs(fs, &landed, why, sizeof(why))) {
+				/* Undone: it works once tried again, as a
+				 * user would (the fault struck once). */
+				ret = step_run(fs, i);
+				if (ret)
+					fail_msg("call %" PRIu64 " failing: "
+						 "step '%s' failed again with "
+						 "%d", k, steps[i].name, ret);
+			}
+			if (differs(fs, &m, why, sizeof(why)))
 				fail_msg("call %" PRIu64 " failing in step "
 					 "'%s': the files are neither as before "
 					 "nor as after it: %s", k,
-					 step_names[i], why);
+					 steps[i].name, why);
 		}
-		objstore_faulty_counters(fs->data, &c);
+		calls = count_calls(w, fs, &struck);
+		tfs_meta_faults(fs, 0);
 		tfs_close(fs);
 	}
 	ret = tfs_fsck(w->uri, false, &out, &err);
@@ -403,13 +474,20 @@ static uint64_t run_one(struct sweep *w, uint64_t k, int *failed)
 		fail_msg("call %" PRIu64 " failing (step %d): after reopening: "
 			 "%s", k, *failed, why);
 	tfs_close(fs);
-	return c.total_calls;
+	return calls;
+}
+
+static bool getenv_long(void)
+{
+	const char *v = getenv("MIXFS_LONG");
+
+	return v && !strcmp(v, "1");
 }
 
 static void sweep(const char *kind)
 {
-	struct sweep w = { .kind = kind };
-	uint64_t n, k, fails = 0;
+	struct sweep w = { .kind = kind, .meta = !strcmp(kind, "meta") };
+	uint64_t n, k, stride, tried = 0, fails = 0;
 	int failed, per_step[NSTEPS + 1] = { 0 };
 
 	/* In memory where there is a tmpfs: the runs sync often, and what
@@ -424,20 +502,25 @@ static void sweep(const char *kind)
 		fail_msg("the workload failed without faults at step %d",
 			 failed);
 	if (n < NSTEPS)
-		fail_msg("only %" PRIu64 " data store calls: the workload does "
-			 "not reach the data store", n);
-	for (k = 1; k <= n; k++) {
+		fail_msg("only %" PRIu64 " calls: the workload does not reach "
+			 "the store", n);
+	/* The metadata's calls are many: every third in the default run,
+	 * all of them with MIXFS_LONG=1. */
+	stride = w.meta && !getenv_long() ? 3 : 1;
+	for (k = 1; k <= n; k += stride) {
 		run_one(&w, k, &failed);
+		tried++;
 		if (failed >= 0) {
 			fails++;
 			per_step[failed]++;
 		}
 	}
-	printf("# %s: %" PRIu64 " data store calls, each failed in turn; %"
-	       PRIu64 " reached the caller as EIO:", kind, n, fails);
+	printf("# %s: %" PRIu64 " %s calls, %" PRIu64 " of them failed in "
+	       "turn; %" PRIu64 " reached the caller as EIO:", kind, n,
+	       w.meta ? "RocksDB (metadata)" : "data store", tried, fails);
 	for (int i = 0; i <= NSTEPS; i++)
 		if (per_step[i])
-			printf(" %s %d;", i == NSTEPS ? "open" : step_names[i],
+			printf(" %s %d;", i == NSTEPS ? "open" : steps[i].name,
 			       per_step[i]);
 	printf("\n");
 	nftw(w.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
@@ -457,11 +540,19 @@ static void every_rocksdb_data_call_failing_loses_nothing(void **state)
 	sweep("rocksdb");
 }
 
+/* Data in the metadata's own database, the default layout. */
+static void every_metadata_call_failing_loses_nothing(void **state)
+{
+	(void)state;
+	sweep("meta");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_dir_data_call_failing_loses_nothing),
 		cmocka_unit_test(every_rocksdb_data_call_failing_loses_nothing),
+		cmocka_unit_test(every_metadata_call_failing_loses_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,12 +63,35 @@ static int map_rocksdb_error(char *errstr)
 	return ret;
 }
 
+void tfs_meta_faults(struct tfs *fs, uint64_t nth)
+{
+	__atomic_store_n(&fs->meta_calls, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&fs->meta_fail_at, nth, __ATOMIC_RELAXED);
+}
+
+uint64_t tfs_meta_calls(struct tfs *fs)
+{
+	return __atomic_load_n(&fs->meta_calls, __ATOMIC_RELAXED);
+}
+
+/* Whether this RocksDB call is the one tfs_meta_faults() fails: one load
+ * of a flag when no test asked. */
+static bool meta_fault(struct tfs *fs)
+{
+	uint64_t at = __atomic_load_n(&fs->meta_fail_at, __ATOMIC_RELAXED);
+
+	return at && __atomic_add_fetch(&fs->meta_calls, 1,
+					__ATOMIC_RELAXED) == at;
+}
+
 int tfs_txn_get(struct tfs_txn *t, const void *key, size_t klen,
 		char **val, size_t *vlen)
 {
 	char *errstr = NULL;
 	char *v;
 
+	if (meta_fault(t->fs))
+		return -EIO;
 	if (t->wb)
 		v = rocksdb_writebatch_wi_get_from_batch_and_db(t->wb,
 			t->fs->db, t->fs->ropts, key, klen, vlen, &errstr);
@@ -100,11 +123,13 @@ int tfs_txn_scan(struct tfs_txn *t, const void *prefix, size_t plen,
 			   const void *val, size_t vlen),
 		 void *arg)
 {
-	rocksdb_iterator_t *it = rocksdb_create_iterator(t->fs->db,
-							 t->fs->ropts);
+	rocksdb_iterator_t *it;
 	char *errstr = NULL;
 	int ret = 0;
 
+	if (meta_fault(t->fs))
+		return -EIO;
+	it = rocksdb_create_iterator(t->fs->db, t->fs->ropts);
 	if (t->wb)	/* takes over the base iterator */
 		it = rocksdb_writebatch_wi_create_iterator_with_base(t->wb, it);
 	rocksdb_iter_seek(it, from, flen);
@@ -201,6 +226,10 @@ int tfs_txn_commit(struct tfs_txn *t, bool sync)
 {
 	char *errstr = NULL;
 
+	if (meta_fault(t->fs)) {
+		tfs_txn_abort(t);
+		return -EIO;
+	}
 	rocksdb_write_writebatch_wi(t->fs->db,
 		sync ? t->fs->wopts_sync : t->fs->wopts, t->wb, &errstr);
 	rocksdb_writebatch_wi_destroy(t->wb);

@@ -73,6 +73,8 @@ struct tfs {
 	bool writeback;			/* kernel writeback cache (mount option) */
 	bool acl;			/* POSIX ACLs (mount option acl) */
 	unsigned char uuid[16];
+	uint64_t meta_fail_at;		/* tfs_meta_faults(); 0: none */
+	uint64_t meta_calls;		/* counted while meta_fail_at != 0 */
 
 	pthread_mutex_t lock;		/* serialises every change */
 	uint64_t next_ino;		/* under lock */
@@ -138,6 +140,17 @@ int tfs_open(const char *uri, const char *data_uri, bool readonly,
 	     struct tfs **out, struct mixfs_err *err);
 /* Free orphans the kernel no longer references, flush, close. */
 void tfs_close(struct tfs *fs);
+
+/*
+ * Fault injection for tests, the metadata's counterpart of a faulty: data
+ * store: with @nth > 0, count the calls tablefs makes to its RocksDB from
+ * now on (gets, scans, batch writes) and fail the @nth with -EIO, once;
+ * 0 stops counting. tfs_meta_calls() returns the calls counted since.
+ * Unlike a real RocksDB error, which can persist (after a failed log write
+ * RocksDB refuses writes until it is reopened), this fault is a one-off.
+ */
+void tfs_meta_faults(struct tfs *fs, uint64_t nth);
+uint64_t tfs_meta_calls(struct tfs *fs);
 
 int tfs_lookup(struct tfs *fs, uint64_t parent, const char *name,
 	       struct stat *st);
