@@ -393,6 +393,7 @@ static int store_scan(struct dir_store *ds, bool readonly,
 				     strerror(errno));
 	while ((de = readdir(d))) {
 		uint64_t id, chunks;
+		bool blank = false;
 
 		if (!readonly && (id_parse(de->d_name, ".tmp", &id) ||
 				  id_parse(de->d_name, ".dead", &id))) {
@@ -406,8 +407,12 @@ static int store_scan(struct dir_store *ds, bool readonly,
 			ds->ids_exhausted = true;
 		else if (id >= ds->next_id)
 			ds->next_id = id + 1;
-		if (!objstore_dir_peek_chunks(ds, id, &chunks))
+		if (!objstore_dir_peek_chunks(ds, id, &chunks, &blank))
 			ds->used_chunks += chunks;
+		/* Created, never synced, its meta lost in a power cut:
+		 * whatever its other files hold was never synced either. */
+		if (blank && !readonly)
+			objstore_dir_clear_blank(ds, id);
 	}
 	closedir(d);
 	return 0;

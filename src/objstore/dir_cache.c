@@ -44,11 +44,24 @@
 
 /* --- meta files --------------------------------------------------------- */
 
-static int meta_load(struct obj *o, struct mixfs_err *err)
+/*
+ * Load the meta file of @o. An empty one is an object whose creation
+ * reached the disk (its directory, by a commit of the host's journal at
+ * anyone's fsync) but not its meta, whose 32 bytes are a plain write: it
+ * was never synced (a sync writes the meta first) and reads as it was
+ * created, empty. *@blank says so; a read-write open of the store clears
+ * what such an object holds (objstore_dir_clear_blank()).
+ */
+static int meta_load(struct obj *o, bool *blank, struct mixfs_err *err)
 {
 	struct meta_head h;
 	ssize_t n = pread_full(o->mfd, &h, sizeof(h), 0);
 
+	*blank = n == 0;
+	if (n == 0) {
+		o->size = o->chunks = 0;
+		return 0;
+	}
 	if (n < 0)
 		return oerr(err, (int)n, o->id, "reading meta: %s",
 			    strerror((int)-n));
@@ -161,7 +174,7 @@ static void obj_free(struct obj *o)
  * readers and writers.
  */
 static int obj_files_open(struct dir_store *ds, uint64_t id, struct obj *o,
-			  struct mixfs_err *err)
+			  bool *blank, struct mixfs_err *err)
 {
 	bool rw = !ds->readonly;
 	char name[32];
@@ -182,7 +195,7 @@ static int obj_files_open(struct dir_store *ds, uint64_t id, struct obj *o,
 		ret = oerr(err, errno == ENOENT ? -EUCLEAN : -errno, id,
 			   "meta file: %s", strerror(errno));
 	else
-		ret = meta_load(o, err);
+		ret = meta_load(o, blank, err);
 	if (ret) {
 		if (o->mfd >= 0)
 			close(o->mfd);
@@ -193,10 +206,10 @@ static int obj_files_open(struct dir_store *ds, uint64_t id, struct obj *o,
 }
 
 int objstore_dir_peek_chunks(struct dir_store *ds, uint64_t id,
-			     uint64_t *chunks)
+			     uint64_t *chunks, bool *blank)
 {
 	struct obj o;
-	int ret = obj_files_open(ds, id, &o, NULL);
+	int ret = obj_files_open(ds, id, &o, blank, NULL);
 
 	if (ret)
 		return ret;
@@ -204,6 +217,33 @@ int objstore_dir_peek_chunks(struct dir_store *ds, uint64_t id,
 	close(o.mfd);
 	close(o.odfd);
 	return 0;
+}
+
+int objstore_dir_clear_blank(struct dir_store *ds, uint64_t id)
+{
+	struct obj o = { .id = id };
+	struct dirent *de;
+	char name[32];
+	int ret;
+	DIR *d;
+
+	id_name(name, id, "");
+	d = dir_stream(ds->objfd, name);
+	if (!d)
+		return -errno;
+	/* Segment files: names of hex digits, with or without ".sum". */
+	while ((de = readdir(d))) {
+		size_t n = strspn(de->d_name, "0123456789abcdef");
+
+		if (n && (!de->d_name[n] || !strcmp(de->d_name + n, ".sum")))
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	o.mfd = openat(dirfd(d), "meta", O_WRONLY | O_CLOEXEC);
+	ret = o.mfd < 0 ? -errno : objstore_dir_meta_save(&o, NULL);
+	if (o.mfd >= 0)
+		close(o.mfd);
+	closedir(d);
+	return ret;
 }
 
 static struct obj *obj_new(void)
@@ -358,11 +398,12 @@ static int cache_fill(struct dir_store *ds, uint64_t id, struct obj **out,
 		      struct mixfs_err *err)
 {
 	struct obj *o = obj_new(), *dead = NULL, *other;
+	bool blank;
 	int ret;
 
 	if (!o)
 		return mixfs_err_set(err, -ENOMEM, "out of memory");
-	ret = obj_files_open(ds, id, o, err);
+	ret = obj_files_open(ds, id, o, &blank, err);
 	if (ret == -EMFILE || ret == -ENFILE) {
 		/* Out of file descriptors: give back every idle one we hold
 		 * and try once more. */
@@ -371,7 +412,7 @@ static int cache_fill(struct dir_store *ds, uint64_t id, struct obj **out,
 		pthread_mutex_unlock(&ds->mu);
 		free_chain(dead);
 		dead = NULL;
-		ret = obj_files_open(ds, id, o, err);
+		ret = obj_files_open(ds, id, o, &blank, err);
 	}
 	if (ret) {
 		obj_free(o);

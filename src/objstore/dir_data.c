@@ -66,6 +66,33 @@ static int seg_file(const struct obj *o, const char *name, bool create,
 }
 
 /*
+ * Data in @g's file past what its checksums cover, or past the chunk
+ * holding the object's size (a truncate leaves the data file at the end
+ * of that chunk, seg_truncate() says why), was appended after the last
+ * sync, and the power went before its checksums or the new size reached
+ * the disk: the host wrote the data back first. It is not the object's:
+ * reads stop short of it, and a read-write store cuts it off (at a chunk
+ * boundary), so that a later write or a growing size never finds it.
+ */
+static int seg_leftover(const struct obj *o, struct seg *g,
+			struct mixfs_err *err)
+{
+	uint64_t base = g->no << SEG_SHIFT, lim = g->nsums * CHUNK;
+	uint64_t top = (o->size + CHUNK - 1) / CHUNK * CHUNK;
+
+	if (top - base < lim || top < base)
+		lim = top > base ? top - base : 0;
+	if (g->dsize <= lim)
+		return 0;
+	if (!o->ro && ftruncate(g->dfd, (off_t)lim))
+		return oerr(err, -errno, o->id, "segment %" PRIx64 ": cutting "
+			    "data past its checksums: %s", g->no,
+			    strerror(errno));
+	g->dsize = lim;
+	return 0;
+}
+
+/*
  * Open the files of segment @no of @o that @g lacks. Reading, absent files
  * mean all holes; @create makes them. A file opened now is checked against
  * the others and the object's size.
@@ -103,13 +130,13 @@ static int seg_open(const struct obj *o, uint64_t no, bool create,
 		return oerr(err, ret, o->id, "segment %" PRIx64 ": %s", no,
 			    strerror(-ret));
 	}
-	/* A truncate leaves the data file at the end of the chunk holding
-	 * the size (seg_truncate() says why): zeros past the size, in it. */
-	if (fresh && (g->dsize > g->nsums * CHUNK || g->dsize > SEG_SIZE ||
-		      (g->dsize && (no << SEG_SHIFT) + g->dsize >
-		       (o->size + CHUNK - 1) / CHUNK * CHUNK)))
+	if (fresh && g->dsize > SEG_SIZE)
 		goto out_corrupt;
-	return 0;
+	if (fresh)
+		ret = seg_leftover(o, g, err);
+	if (ret)
+		objstore_dir_seg_close(g);
+	return ret;
 
 out_corrupt:
 	ret = oerr(err, -EUCLEAN, o->id,
@@ -1205,7 +1232,7 @@ int objstore_dir_stat(struct objstore *s, uint64_t id,
 	 * reported as the open would report it. */
 	if (fstat(o->mfd, &hst))
 		ret = oerr(err, -errno, id, "%s", strerror(errno));
-	else if ((size_t)hst.st_size < sizeof(struct meta_head))
+	else if (hst.st_size && (size_t)hst.st_size < sizeof(struct meta_head))
 		ret = oerr(err, -EUCLEAN, id, "meta file is %jd bytes, shorter "
 			   "than its %zu-byte header", (intmax_t)hst.st_size,
 			   sizeof(struct meta_head));

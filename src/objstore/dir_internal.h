@@ -278,9 +278,14 @@ void objstore_dir_put(struct dir_store *ds, struct obj *o, bool failed);
  * exclusive (so nobody is using it): before a remove or a create. */
 void objstore_dir_drop(struct dir_store *ds, uint64_t id);
 /* Read the chunk count of object @id from its meta file without caching
- * it (for the scan at open). */
+ * it (for the scan at open); *@blank if the meta file is empty (see
+ * meta_load() in dir_cache.c). */
 int objstore_dir_peek_chunks(struct dir_store *ds, uint64_t id,
-			     uint64_t *chunks);
+			     uint64_t *chunks, bool *blank);
+/* Make object @id, whose meta file is empty, an empty object again: its
+ * segment files go, its meta is written afresh. For the scan at a
+ * read-write open, before any call can use the object. */
+int objstore_dir_clear_blank(struct dir_store *ds, uint64_t id);
 /* Write @o's size and chunk count to its meta file (exclusive lock). */
 int objstore_dir_meta_save(const struct obj *o, struct mixfs_err *err);
 /* Close segment @g's files and mark it unused. */

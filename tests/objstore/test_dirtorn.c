@@ -450,6 +450,84 @@ static void cut_and_punched_chunks_read_as_synced_or_new(void **state)
 	blob_free(&m0);
 }
 
+/* --- appends and creates the host wrote back in part --------------------- */
+
+/*
+ * Appended data on disk, its checksums and the object's new size not
+ * (the host wrote the data file back first): the bytes past what the
+ * checksums and the size cover are not the object's. It reads as it was
+ * synced, and a write past its end finds zeros, not those bytes.
+ */
+static void appended_data_without_its_checksums_is_left_out(void **state)
+{
+	struct fix *f = *state;
+	unsigned char a[2 * CH], b[2 * CH], buf[CH];
+	struct blob s0, m0;
+	struct objstore_stat st;
+
+	fill(a, sizeof(a), 16);
+	fill(b, sizeof(b), 17);
+	CHECK(objstore_create(f->s, 15, NULL));
+	CHECK(objstore_write(f->s, 15, 0, a, sizeof(a), NULL));
+	CHECK(objstore_sync(f->s, NULL));
+	s0 = slurp(obj_file(f, 15, "0.sum"));
+	m0 = slurp(obj_file(f, 15, "meta"));
+	CHECK(objstore_write(f->s, 15, sizeof(a), b, sizeof(b), NULL));
+	close_store(f);
+	spit(obj_file(f, 15, "0.sum"), s0.p, s0.len);
+	spit(obj_file(f, 15, "meta"), m0.p, m0.len);
+	open_store(f, "");
+	CHECK(objstore_stat(f->s, 15, &st, NULL));
+	assert_int_equal(st.size, sizeof(a));
+	CHECK_ERR(objstore_read(f->s, 15, CH, buf, CH, NULL), CH);
+	assert_memory_equal(buf, a + CH, CH);
+	CHECK(objstore_write(f->s, 15, 3 * CH + 10, "x", 1, NULL));
+	CHECK_ERR(objstore_read(f->s, 15, 2 * CH, buf, CH, NULL), CH);
+	for (size_t i = 0; i < CH; i++)
+		if (buf[i])
+			fail_msg("byte %zu past the synced end reads %#x, "
+				 "left over from the lost append", 2 * CH + i,
+				 buf[i]);
+	blob_free(&s0);
+	blob_free(&m0);
+}
+
+/*
+ * An object created and written but never synced, whose directory the
+ * host's journal committed and whose meta file it did not: empty. A
+ * read-only open sees an empty object; a read-write open clears it.
+ */
+static void created_object_with_empty_meta_reads_as_empty(void **state)
+{
+	struct fix *f = *state;
+	unsigned char a[2 * CH], buf[CH];
+	struct objstore_stat st;
+	struct mixfs_err err = { 0 };
+	int ret;
+
+	fill(a, sizeof(a), 18);
+	CHECK(objstore_create(f->s, 16, NULL));
+	CHECK(objstore_write(f->s, 16, 0, a, sizeof(a), NULL));
+	close_store(f);
+	spit(obj_file(f, 16, "meta"), "", 0);
+	snprintf(f->uri, sizeof(f->uri), "dir:%s", f->path);
+	ret = objstore_open(f->uri, OBJSTORE_OPEN_READONLY, &f->s, &err);
+	if (ret)
+		fail_msg("opening %s read-only: %s", f->uri,
+			 mixfs_err_msg(&err, ret));
+	CHECK(objstore_stat(f->s, 16, &st, NULL));
+	assert_int_equal(st.size, 0);
+	assert_int_equal(st.allocated, 0);
+	CHECK_ERR(objstore_read(f->s, 16, 0, buf, CH, NULL), 0);
+	close_store(f);
+	open_store(f, "");
+	assert_int_equal(access(obj_file(f, 16, "0"), F_OK), -1);
+	CHECK(objstore_write(f->s, 16, 100, "y", 1, NULL));
+	CHECK_ERR(objstore_read(f->s, 16, 0, buf, 101, NULL), 101);
+	assert_int_equal(buf[0], 0);
+	assert_int_equal(buf[100], 'y');
+}
+
 /* --- the format --------------------------------------------------------- */
 
 static void set_header_version(struct fix *f, const char *from, const char *to)
@@ -519,6 +597,8 @@ int main(void)
 		T(two_changes_keep_the_synced_checksum_across_cache_eviction),
 		T(change_after_a_torn_cut_keeps_what_the_disk_holds),
 		T(cut_and_punched_chunks_read_as_synced_or_new),
+		T(appended_data_without_its_checksums_is_left_out),
+		T(created_object_with_empty_meta_reads_as_empty),
 		T(version_1_store_keeps_its_layout_and_works),
 #undef T
 	};
