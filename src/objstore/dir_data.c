@@ -648,42 +648,62 @@ static int sums_drop(struct obj *o, struct seg *g, uint64_t first,
 	return ret;
 }
 
-static int settle_fn(struct obj *o, struct seg *g, uint64_t first, size_t k,
-		     struct csum *sums, void *arg, struct mixfs_err *err)
-{
-	bool changed = false;
-	size_t i;
-
-	(void)o; (void)g; (void)first; (void)arg; (void)err;
-	for (i = 0; i < k; i++)
-		if (sums[i].prev != sums[i].cur) {
-			sums[i].prev = sums[i].cur;
-			changed = true;
-		}
-	return changed;
-}
-
+/*
+ * One .sum block at a time (two system calls per block holding changed
+ * chunks, however many): a sync after scattered small writes would
+ * otherwise pay two per changed range. Only the changed chunks' pairs
+ * change: another chunk's pair may still differ after a power cut, and
+ * which of its values the disk holds is known only from its bytes.
+ */
 void objstore_dir_settle(struct obj *o)
 {
+	const uint64_t per_block = CHUNK / sizeof(struct csum);
 	const uint64_t per_seg = SEG_SIZE / CHUNK;
-	struct seg tmp, *g;
-	size_t i;
+	struct csum pairs[CHUNK / sizeof(struct csum)];
+	struct dchunks *dc = o->dc;
+	uint64_t pos = 0;
+	size_t i = 0, j;
 
-	for (i = 0; o->dc && i < o->dc->n; i++) {
-		uint64_t a = o->dc->r[i][0], b = o->dc->r[i][1];
+	while (dc && o->pairs && i < dc->n) {
+		uint64_t first, end, no, c, lo, hi;
+		struct seg tmp, *g;
+		bool changed = false;
 
-		while (a < b) {
-			uint64_t no = a / per_seg, stop;
+		if (pos < dc->r[i][0])
+			pos = dc->r[i][0];
+		first = pos / per_block * per_block;
+		end = first + per_block;	/* never past its segment */
+		no = first / per_seg;
+		if (!seg_get(o, no, false, &tmp, &g, NULL) && g->sfd >= 0 &&
+		    first - no * per_seg < g->nsums) {
+			uint64_t base = no * per_seg, n = end - first;
 
-			stop = (no + 1) * per_seg < b ? (no + 1) * per_seg : b;
-			if (!seg_get(o, no, false, &tmp, &g, NULL)) {
-				sums_walk(o, g, a - no * per_seg,
-					  stop - no * per_seg, settle_fn, NULL,
-					  NULL);
+			if (n > g->nsums - (first - base))
+				n = g->nsums - (first - base);
+			if (!sums_read(o, g, first - base, (size_t)n, pairs,
+				       NULL)) {
+				for (j = i; j < dc->n && dc->r[j][0] < end; j++) {
+					lo = dc->r[j][0] > first ? dc->r[j][0] :
+					     first;
+					hi = dc->r[j][1] < first + n ?
+					     dc->r[j][1] : first + n;
+					for (c = lo; c < hi; c++)
+						if (pairs[c - first].prev !=
+						    pairs[c - first].cur) {
+							pairs[c - first].prev =
+								pairs[c - first].cur;
+							changed = true;
+						}
+				}
+				if (changed)
+					sums_write(o, g, first - base, n, pairs,
+						   NULL);
 			}
-			seg_put(g, &tmp);
-			a = stop;
 		}
+		seg_put(g, &tmp);
+		pos = end;
+		while (i < dc->n && dc->r[i][1] <= pos)
+			i++;
 	}
 }
 

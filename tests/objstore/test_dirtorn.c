@@ -404,6 +404,39 @@ static void change_after_a_torn_cut_keeps_what_the_disk_holds(void **state)
 	blob_free(&s1);
 }
 
+/*
+ * The sync after such a cut settles the chunks changed since, and only
+ * them: a neighbour in the same block of the .sum file whose pair still
+ * differs, its bytes those of the older value, keeps reading.
+ */
+static void sync_settles_only_the_changed_chunks(void **state)
+{
+	struct fix *f = *state;
+	unsigned char a[2 * CH], b[2 * CH], c[CH], buf[CH];
+	struct blob d0;
+
+	fill(a, sizeof(a), 19);
+	fill(b, sizeof(b), 20);
+	fill(c, sizeof(c), 21);
+	CHECK(objstore_create(f->s, 17, NULL));
+	CHECK(objstore_write(f->s, 17, 0, a, sizeof(a), NULL));
+	CHECK(objstore_sync(f->s, NULL));
+	d0 = slurp(obj_file(f, 17, "0"));
+	CHECK(objstore_write(f->s, 17, 0, b, sizeof(b), NULL));
+	close_store(f);
+	spit(obj_file(f, 17, "0"), d0.p, d0.len);	/* the cut */
+	open_store(f, "");
+	CHECK(objstore_write(f->s, 17, CH, c, CH, NULL));
+	CHECK(objstore_sync(f->s, NULL));
+	close_store(f);
+	open_store(f, "");
+	CHECK_ERR(objstore_read(f->s, 17, 0, buf, CH, NULL), CH);
+	assert_memory_equal(buf, a, CH);
+	CHECK_ERR(objstore_read(f->s, 17, CH, buf, CH, NULL), CH);
+	assert_memory_equal(buf, c, CH);
+	blob_free(&d0);
+}
+
 /* --- cutting and punching ------------------------------------------------ */
 
 /*
@@ -596,6 +629,7 @@ int main(void)
 		T(completed_sync_retires_the_previous_checksum),
 		T(two_changes_keep_the_synced_checksum_across_cache_eviction),
 		T(change_after_a_torn_cut_keeps_what_the_disk_holds),
+		T(sync_settles_only_the_changed_chunks),
 		T(cut_and_punched_chunks_read_as_synced_or_new),
 		T(appended_data_without_its_checksums_is_left_out),
 		T(created_object_with_empty_meta_reads_as_empty),
