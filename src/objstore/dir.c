@@ -52,10 +52,12 @@
  * remembers which chunks changed since, dir_cache.c), and a completed
  * sync sets it equal to the first again, so that a stale state no longer
  * passes. A chunk with nothing synced yet has 0 there: zeros pass.
- * Cutting and punching make the pairs (0, synced) and fdatasync them
- * before the data file is cut or punched: those are changes of the
- * host's metadata, which its journal commits at anyone's fsync, ahead of
- * any plain write. Version 1 stores (the header says which) keep one
+ * Cutting and punching a data file are changes of the host's metadata,
+ * which its journal commits at anyone's fsync, ahead of any plain write:
+ * the chunks they drop get the pair (0, synced), fdatasynced first, and
+ * a truncate cuts the .sum file before the data file (dir_data.c,
+ * seg_truncate()). Data past what the checksums or the object's size
+ * cover is an append written back ahead of them: not the object's. Version 1 stores (the header says which) keep one
  * checksum per chunk and go on working in that layout, without this.
  *
  * URI: dir:PATH[?size=N][&cache=N]. size= sets the capacity (kept in the
@@ -1092,10 +1094,10 @@ static bool is_data_file(const char *name)
 /*
  * fsync every file of object @id and its directory: the checksum, meta
  * and attribute files first, the data files after them. A power cut in
- * between then leaves a data file no longer than its checksums and its
- * object's size cover, so the object still opens and its chunks written
- * since the last sync at worst fail their check; the other way round, a
- * data file grown past its checksums makes the whole object unreadable.
+ * between leaves each chunk changed since the last sync with its new
+ * pair of checksums over its old or new bytes, both of which the pair
+ * accepts; the other way round (new bytes under old checksums) would
+ * match neither.
  */
 static int sync_object(struct dir_store *ds, uint64_t id)
 {

@@ -590,24 +590,30 @@ static int chunk_merge(const struct obj *o, const struct seg *g, uint64_t idx,
 	return 0;
 }
 
+/* What drop_fn() found: chunks that held data, pairs it changed. */
+struct drop {
+	uint64_t count;
+	bool changed;
+};
+
 /*
  * Give the chunks of a batch that go (cut off or punched) the pair
  * (0, synced): until the next sync they may read as zeros or as their
- * synced bytes, whichever the disk holds after a cut. Counts in *@arg the
- * chunks that held data.
+ * synced bytes, whichever the disk holds after a cut.
  */
 static int drop_fn(struct obj *o, struct seg *g, uint64_t first, size_t k,
 		   struct csum *sums, void *arg, struct mixfs_err *err)
 {
-	uint64_t *count = arg, synced;
+	struct drop *d = arg;
 	bool changed = false;
+	uint64_t synced;
 	size_t i;
 	int ret;
 
 	for (i = 0; i < k; i++) {
 		if (!sums[i].cur && !sums[i].prev)
 			continue;
-		*count += sums[i].cur != 0;
+		d->count += sums[i].cur != 0;
 		ret = chunk_synced(o, g, first + i, &sums[i], NULL, &synced,
 				   err);
 		if (ret)
@@ -616,6 +622,7 @@ static int drop_fn(struct obj *o, struct seg *g, uint64_t first, size_t k,
 		sums[i].prev = synced;
 		changed = true;
 	}
+	d->changed |= changed;
 	return changed;
 }
 
@@ -632,6 +639,7 @@ static int sums_drop(struct obj *o, struct seg *g, uint64_t first,
 		     uint64_t n, bool data_goes, uint64_t *count,
 		     struct mixfs_err *err)
 {
+	struct drop d = { 0, false };
 	uint64_t end;
 	int ret;
 
@@ -641,10 +649,11 @@ static int sums_drop(struct obj *o, struct seg *g, uint64_t first,
 	end = n > g->nsums - first ? g->nsums : first + n;
 	ret = dc_add(o, chunk_no(g, first), chunk_no(g, end), err);
 	if (!ret)
-		ret = sums_walk(o, g, first, end, drop_fn, count, err);
-	if (!ret && o->pairs && data_goes && fdatasync(g->sfd))
+		ret = sums_walk(o, g, first, end, drop_fn, &d, err);
+	if (!ret && o->pairs && data_goes && d.changed && fdatasync(g->sfd))
 		ret = oerr(err, -errno, o->id, "syncing checksums: %s",
 			   strerror(errno));
+	*count = d.count;
 	return ret;
 }
 
@@ -960,22 +969,26 @@ out_unlock:
  * power cut the chunk would fail its check, losing the bytes before @size
  * that the last sync made durable. Cut at a chunk boundary, what reaches
  * the disk first is whole chunks gone, and the chunk holding @size keeps
- * its old bytes and checksum until both are written back. The chunks cut
- * off get the pair (0, synced), on disk before the data file is cut
- * (sums_drop()); the checksum file is cut at a block boundary after the
- * data file, so that the journal never holds the one cut without the
- * other, and the pairs left in its last block stay as they are.
+ * its old bytes and checksum until both are written back.
+ *
+ * The checksum file is cut first, at the end of the 4 KiB block holding
+ * the last pair kept: the journal then never holds the data file's cut
+ * without it, and data past the checksums is left out of reads
+ * (seg_leftover()). The chunks cut off whose pairs share that block get
+ * the pair (0, synced), on disk before the data file is cut
+ * (sums_drop()).
  */
 static int seg_truncate(struct obj *o, struct seg *g, uint64_t size,
 			uint64_t *dropped, struct mixfs_err *err)
 {
 	static const unsigned char zeros[CHUNK];
 	uint64_t keep = (size + CHUNK - 1) / CHUNK, idx = size / CHUNK, now;
-	uint64_t cut = keep * CHUNK, scut, w = sum_width(o);
+	uint64_t cut = keep * CHUNK, w = sum_width(o), scut, past = 0;
 	unsigned char chunk[CHUNK];
 	struct csum tail = { 0, 0 };
 	int ret = 0;
 
+	scut = (keep * w + CHUNK - 1) / CHUNK * CHUNK / w;
 	/* The chunk cut in two keeps its head; its tail becomes zeros. */
 	if (size % CHUNK)
 		ret = sums_read(o, g, idx, 1, &tail, err);
@@ -987,9 +1000,19 @@ static int seg_truncate(struct obj *o, struct seg *g, uint64_t size,
 	if (!ret && tail.cur)
 		ret = dc_add(o, chunk_no(g, idx), chunk_no(g, idx + 1), err);
 	if (!ret)
-		ret = sums_drop(o, g, keep, UINT64_MAX - keep, g->dsize > cut,
+		ret = sums_count(o, g, scut, UINT64_MAX, &past, err);
+	if (!ret)
+		ret = sums_drop(o, g, keep, scut - keep, g->dsize > cut,
 				dropped, err);
-	if (!ret && tail.cur && g->dsize > size) {
+	if (ret)
+		return ret;
+	*dropped += past;
+	if (g->nsums > scut && ftruncate(g->sfd, (off_t)(scut * w)))
+		return oerr(err, -errno, o->id, "truncating checksums: %s",
+			    strerror(errno));
+	if (g->nsums > scut)
+		g->nsums = scut;
+	if (tail.cur && g->dsize > size) {
 		uint64_t stop = g->dsize < cut ? g->dsize : cut;
 
 		ret = pwrite_full(g->dfd, zeros, stop - size, size);
@@ -997,8 +1020,6 @@ static int seg_truncate(struct obj *o, struct seg *g, uint64_t size,
 			return oerr(err, ret, o->id, "zeroing past %" PRIu64
 				    ": %s", size, strerror(-ret));
 	}
-	if (ret)
-		return ret;
 	if (g->dsize > cut && ftruncate(g->dfd, (off_t)cut))
 		return oerr(err, -errno, o->id, "truncating data: %s",
 			    strerror(errno));
@@ -1008,12 +1029,6 @@ static int seg_truncate(struct obj *o, struct seg *g, uint64_t size,
 		tail.cur = chunk_sum(chunk);
 		ret = sums_write(o, g, idx, 1, &tail, err);
 	}
-	scut = (keep * w + CHUNK - 1) / CHUNK * CHUNK / w;
-	if (!ret && g->nsums > scut && ftruncate(g->sfd, (off_t)(scut * w)))
-		ret = oerr(err, -errno, o->id, "truncating checksums: %s",
-			   strerror(errno));
-	else if (!ret && g->nsums > scut)
-		g->nsums = scut;
 	return ret;
 }
 
@@ -1047,19 +1062,18 @@ static int truncate_locked(struct dir_store *ds, struct obj *o, uint64_t size,
 			if (segs[i] << SEG_SHIFT < size)
 				continue;
 			ret = seg_get(o, segs[i], false, &tmp, &g, err);
-			/* Its files go: data first, as in seg_truncate(). */
 			if (!ret)
-				ret = sums_drop(o, g, 0, UINT64_MAX,
-						g->dsize > 0, &d, err);
+				ret = sums_count(o, g, 0, UINT64_MAX, &d, err);
 			seg_put(g, &tmp);
 			if (ret)
 				break;
 			dropped += d;
-			/* Never again through files that are gone. */
+			/* Never again through files that are gone. The
+			 * checksums first, as in seg_truncate(). */
 			seg_forget(o, segs[i]);
-			snprintf(name, sizeof(name), "%" PRIx64, segs[i]);
+			snprintf(name, sizeof(name), "%" PRIx64 ".sum", segs[i]);
 			unlinkat(o->odfd, name, 0);
-			strcat(name, ".sum");
+			name[strlen(name) - 4] = '\0';
 			unlinkat(o->odfd, name, 0);
 		}
 		free(segs);

@@ -483,6 +483,56 @@ static void cut_and_punched_chunks_read_as_synced_or_new(void **state)
 	blob_free(&m0);
 }
 
+/*
+ * A truncate that cuts the checksum file too (300 chunks cut to 11: the
+ * .sum file keeps its first 4 KiB block). The journal commits the
+ * checksum file's cut before the data file's: each state it can leave,
+ * with the meta file as at the sync, reads every chunk as its synced
+ * bytes or zeros.
+ */
+static void truncate_past_a_checksum_block_reads_as_synced_or_zeros(
+	void **state)
+{
+	struct fix *f = *state;
+	size_t len = 300 * CH, size = 10 * CH + 100;
+	unsigned char *a = malloc(len), zeros[CH] = { 0 }, now[CH];
+	struct blob d0, d1, s1, m0;
+	const char *how[] = { "checksums cut", "both cut" };
+
+	assert_non_null(a);
+	fill(a, len, 22);
+	CHECK(objstore_create(f->s, 18, NULL));
+	CHECK(objstore_write(f->s, 18, 0, a, len, NULL));
+	CHECK(objstore_sync(f->s, NULL));
+	d0 = slurp(obj_file(f, 18, "0"));
+	m0 = slurp(obj_file(f, 18, "meta"));
+	CHECK(objstore_truncate(f->s, 18, size, NULL));
+	d1 = slurp(obj_file(f, 18, "0"));
+	s1 = slurp(obj_file(f, 18, "0.sum"));
+	assert_int_equal(s1.len, 4096);
+	close_store(f);
+	for (int k = 0; k < 2; k++) {
+		const struct blob *d = k ? &d1 : &d0;
+
+		spit(obj_file(f, 18, "0"), d->p, d->len);
+		spit(obj_file(f, 18, "0.sum"), s1.p, s1.len);
+		spit(obj_file(f, 18, "meta"), m0.p, m0.len);
+		open_store(f, "");
+		for (size_t i = 0; i < 300; i++) {
+			chunk_of(&d1, i, now);
+			expect_either(f, 18, i, a + i * CH, i == 10 ? now : zeros,
+				      how[k]);
+		}
+		close_store(f);
+	}
+	open_store(f, "");
+	free(a);
+	blob_free(&d0);
+	blob_free(&d1);
+	blob_free(&s1);
+	blob_free(&m0);
+}
+
 /* --- appends and creates the host wrote back in part --------------------- */
 
 /*
@@ -631,6 +681,7 @@ int main(void)
 		T(change_after_a_torn_cut_keeps_what_the_disk_holds),
 		T(sync_settles_only_the_changed_chunks),
 		T(cut_and_punched_chunks_read_as_synced_or_new),
+		T(truncate_past_a_checksum_block_reads_as_synced_or_zeros),
 		T(appended_data_without_its_checksums_is_left_out),
 		T(created_object_with_empty_meta_reads_as_empty),
 		T(version_1_store_keeps_its_layout_and_works),
