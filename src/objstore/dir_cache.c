@@ -526,20 +526,6 @@ void objstore_dir_settle_all(struct dir_store *ds)
 	struct obj *o;
 	size_t i;
 
-	/* Parked sets belong to objects not open: their stale checksums
-	 * are settled by their next change instead of opening them now. */
-	pthread_mutex_lock(&ds->mu);
-	for (i = 0; i < ds->nbuckets; i++)
-		while (ds->parked[i]) {
-			dc = dc_unpark(ds, ds->parked[i]->id);
-			dc->next = gone;
-			gone = dc;
-		}
-	pthread_mutex_unlock(&ds->mu);
-	for (; gone; gone = dc) {
-		dc = gone->next;
-		dc_free(gone);
-	}
 	/* Only calls holding the store lock change the dirty set, and the
 	 * caller holds it exclusive: no lock needed to walk it. */
 	for (i = 0; i < ds->ndirty; i++) {
@@ -560,5 +546,20 @@ void objstore_dir_settle_all(struct dir_store *ds)
 		o->dc = NULL;
 		objstore_dir_put(ds, o, false);
 		dc_free(dc);
+	}
+	/* Parked sets belong to objects not open (some perhaps let go by
+	 * the puts above): their stale checksums are settled by their next
+	 * change instead of opening them now. */
+	pthread_mutex_lock(&ds->mu);
+	for (i = 0; i < ds->nbuckets; i++)
+		while (ds->parked[i]) {
+			dc = dc_unpark(ds, ds->parked[i]->id);
+			dc->next = gone;
+			gone = dc;
+		}
+	pthread_mutex_unlock(&ds->mu);
+	for (; gone; gone = dc) {
+		dc = gone->next;
+		dc_free(gone);
 	}
 }
