@@ -3,10 +3,13 @@
  * and the calls that read and change bytes (read, write, truncate, punch)
  * or report them (stat).
  *
- * The file layout and the checksum rules are described at the top of
- * dir.c; this file follows them. It does not open the store, name objects
- * or handle attributes: dir.c does, and hands an open object (struct obj)
- * to the calls here.
+ * The file layout and the checksum rules, pairs of checksums included,
+ * are described at the top of dir.c; this file follows them, and keeps
+ * the open object's record of the chunks changed since the last sync
+ * (struct dchunks) that the pairs need. It does not open the store, name
+ * objects or handle attributes: dir.c does, and hands an open object
+ * (struct obj) to the calls here; nor does it keep that record across
+ * the object's stays in the cache (dir_cache.c does).
  */
 #include "objstore/dir_internal.h"
 
