@@ -49,7 +49,8 @@
  * sit in one 4 KiB block of the .sum file and are written by one pwrite,
  * so the disk holds both old or both new. The second value is kept
  * through any number of changes until the next sync (the open object
- * remembers which chunks changed since, dir_cache.c), and a completed
+ * remembers which chunks changed since: dir_data.c, and dir_cache.c
+ * while the object is out of its cache), and a completed
  * sync sets it equal to the first again, so that a stale state no longer
  * passes. A chunk with nothing synced yet has 0 there: zeros pass.
  * Cutting and punching a data file are changes of the host's metadata,
@@ -57,8 +58,9 @@
  * the chunks they drop get the pair (0, synced), fdatasynced first, and
  * a truncate cuts the .sum file before the data file (dir_data.c,
  * seg_truncate()). Data past what the checksums or the object's size
- * cover is an append written back ahead of them: not the object's. Version 1 stores (the header says which) keep one
- * checksum per chunk and go on working in that layout, without this.
+ * cover is an append written back ahead of them: not the object's.
+ * Version 1 stores (the header says which) keep one checksum per chunk
+ * and go on working in that layout, without this.
  *
  * URI: dir:PATH[?size=N][&cache=N]. size= sets the capacity (kept in the
  * header); cache= is how many idle objects stay open between calls
@@ -88,9 +90,10 @@
  * data. No ordering of data against checksums between syncs: a chunk
  * whose new bytes the host wrote back before its new checksum, and the
  * power went in between, reads as -EBADMSG (docs/objstore.md, "Power
- * loss", says how rare that is and what closing it would cost). No caching of data or attributes beyond the host's own
- * page cache. No fsync at close: completed calls are in the
- * host kernel already; objstore_sync() is what survives power loss.
+ * loss", says how rare that is and what closing it would cost). No
+ * caching of data or attributes beyond the host's own page cache. No
+ * fsync at close: completed calls are in the host kernel already;
+ * objstore_sync() is what survives power loss.
  * Listing reads the whole objects directory on every call, which is fine
  * up to some hundred thousand objects.
  *

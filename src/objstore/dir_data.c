@@ -482,7 +482,7 @@ static int sums_count(struct obj *o, struct seg *g, uint64_t first,
 	return sums_walk(o, g, first, first + n, count_fn, count, err);
 }
 
-/* --- chunks ---------------------------------------------------------------- */
+/* --- chunks -------------------------------------------------------------- */
 
 /* Read @n chunks from chunk @first into @buf, zeros past the data. */
 static int chunks_read(const struct obj *o, const struct seg *g,
