@@ -14,7 +14,8 @@
  *       attr             attributes, when there are any
  *       <seg>            data of segment <seg> (hex): bytes from
  *                        <seg> * 1 TiB on, sparse (holes are host holes)
- *       <seg>.sum        one XXH3-64 checksum per 4 KiB chunk of it
+ *       <seg>.sum        per 4 KiB chunk of it a pair of XXH3-64
+ *                        checksums: now, and at the last sync
  *
  * Why segments: an object may be 2^60 bytes, far past what a host file can
  * be (16 TiB on ext4). Nearly every object has only segment 0, i.e. one
@@ -29,12 +30,37 @@
  * user xattr support on tmpfs, and are invisible to ls and cp. The file is
  * small and rewritten whole (temporary file + rename) on each change.
  *
- * Checksums: chunk i of a segment covers its bytes [i*4K, (i+1)*4K) as
- * they read (zeros past the end of the data file). A stored checksum of 0
- * marks a chunk never written: it must read as zeros. A computed checksum
- * of 0 is stored as 1 (one value in 2^64 loses its check). Reads verify
- * every chunk they touch and fail -EBADMSG naming the object and offset;
- * writes that cover part of a chunk verify its old bytes first.
+ * Checksums: pair i of a segment's .sum file (16 bytes at i*16, two
+ * little-endian 64-bit values) covers its chunk i, bytes [i*4K, (i+1)*4K)
+ * as they read (zeros past the end of the data file). A checksum of 0
+ * stands for a chunk of zeros (never written, or punched). A computed
+ * checksum of 0 is stored as 1 (one value in 2^64 loses its check).
+ * Reads verify every chunk they touch and fail -EBADMSG naming the object
+ * and offset; writes that cover part of a chunk verify its old bytes
+ * first.
+ *
+ * Why pairs: the data file and the .sum file reach the disk apart. A sync
+ * fsyncs checksums before data, and the host writes dirty pages back on
+ * its own in between, so after a power cut a chunk changed since the last
+ * sync may hold its old bytes under its new checksum. The first value of
+ * a pair covers the chunk as it is now, the second as it was at the last
+ * completed sync; a read accepts either, which is exactly the set of
+ * states a cut can leave when the checksums reach the disk first. Both
+ * sit in one 4 KiB block of the .sum file and are written by one pwrite,
+ * so the disk holds both old or both new. The second value is kept
+ * through any number of changes until the next sync (the open object
+ * remembers which chunks changed since: dir_data.c, and dir_cache.c
+ * while the object is out of its cache), and a completed
+ * sync sets it equal to the first again, so that a stale state no longer
+ * passes. A chunk with nothing synced yet has 0 there: zeros pass.
+ * Cutting and punching a data file are changes of the host's metadata,
+ * which its journal commits at anyone's fsync, ahead of any plain write:
+ * the chunks they drop get the pair (0, synced), fdatasynced first, and
+ * a truncate cuts the .sum file before the data file (dir_data.c,
+ * seg_truncate()). Data past what the checksums or the object's size
+ * cover is an append written back ahead of them: not the object's.
+ * Version 1 stores (the header says which) keep one checksum per chunk
+ * and go on working in that layout, without this.
  *
  * URI: dir:PATH[?size=N][&cache=N]. size= sets the capacity (kept in the
  * header); cache= is how many idle objects stay open between calls
@@ -58,12 +84,16 @@
  * only for a few instructions.
  *
  * What it deliberately does not do: no journal, so transactions are not
- * atomic (the front end applies their steps one by one) and a crash or a
- * host I/O error in the middle of a write may leave it partly applied:
- * the checksums then make the torn chunks read as -EBADMSG instead of
- * wrong data. No caching of data or attributes beyond the host's own
- * page cache. No fsync at close: completed calls are in the
- * host kernel already; objstore_sync() is what survives power loss.
+ * atomic (the front end applies their steps one by one) and a host I/O
+ * error in the middle of a write may leave it partly applied: the
+ * checksums then make the torn chunks read as -EBADMSG instead of wrong
+ * data. No ordering of data against checksums between syncs: a chunk
+ * whose new bytes the host wrote back before its new checksum, and the
+ * power went in between, reads as -EBADMSG (docs/objstore.md, "Power
+ * loss", says how rare that is and what closing it would cost). No
+ * caching of data or attributes beyond the host's own page cache. No
+ * fsync at close: completed calls are in the host kernel already;
+ * objstore_sync() is what survives power loss.
  * Listing reads the whole objects directory on every call, which is fine
  * up to some hundred thousand objects.
  *
@@ -164,7 +194,8 @@ static int header_write(struct dir_store *ds, struct mixfs_err *err)
 	uuid_unparse_lower(ds->base.uuid, uuid);
 	n = snprintf(text, sizeof(text), HEADER_MAGIC "\nversion %u\nuuid %s\n"
 		     "chunk-size %u\ncapacity %" PRIu64 "\n",
-		     (unsigned)OBJSTORE_FORMAT_VERSION, uuid, CHUNK, ds->capacity);
+		     ds->pairs ? DIR_FORMAT : DIR_FORMAT_V1, uuid, CHUNK,
+		     ds->capacity);
 	fd = openat(ds->dirfd, HEADER_NAME ".tmp",
 		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	ret = fd < 0 ? -errno : pwrite_full(fd, text, (size_t)n, 0);
@@ -210,10 +241,11 @@ static int header_read(struct dir_store *ds, uint64_t *capacity,
 	if (sscanf(rest, "\nversion %u\n", &version) != 1)
 		return mixfs_err_set(err, -EUCLEAN, "%s/%s has no version line",
 				     ds->path, HEADER_NAME);
-	if (version > OBJSTORE_FORMAT_VERSION || version == 0)
+	if (version > DIR_FORMAT || version == 0)
 		return mixfs_err_set(err, -EPROTO,
-			"%s has format version %u; this code reads version %u",
-			ds->path, version, (unsigned)OBJSTORE_FORMAT_VERSION);
+			"%s has format version %u; this code reads versions "
+			"%u to %u (a newer mixfs made it: open it with that)",
+			ds->path, version, DIR_FORMAT_V1, DIR_FORMAT);
 	if (sscanf(rest, "\nversion %*u\nuuid %63s\nchunk-size %u\ncapacity %llu",
 		   uuid, &chunk, &cap) != 3 || uuid_parse(uuid, ds->base.uuid))
 		return mixfs_err_set(err, -EUCLEAN, "%s/%s is corrupt",
@@ -223,6 +255,7 @@ static int header_read(struct dir_store *ds, uint64_t *capacity,
 			"%s uses %u-byte chunks; this code reads %u", ds->path,
 			chunk, CHUNK);
 	ds->base.format_version = version;
+	ds->pairs = version >= DIR_FORMAT;
 	*capacity = cap;
 	return 0;
 }
@@ -347,6 +380,7 @@ static int store_create(struct dir_store *ds, struct mixfs_err *err)
 	if (ret)
 		return ret;
 	uuid_generate(ds->base.uuid);
+	ds->pairs = true;
 	return header_write(ds, err);
 }
 
@@ -364,6 +398,7 @@ static int store_scan(struct dir_store *ds, bool readonly,
 				     strerror(errno));
 	while ((de = readdir(d))) {
 		uint64_t id, chunks;
+		bool blank = false;
 
 		if (!readonly && (id_parse(de->d_name, ".tmp", &id) ||
 				  id_parse(de->d_name, ".dead", &id))) {
@@ -377,8 +412,12 @@ static int store_scan(struct dir_store *ds, bool readonly,
 			ds->ids_exhausted = true;
 		else if (id >= ds->next_id)
 			ds->next_id = id + 1;
-		if (!objstore_dir_peek_chunks(ds, id, &chunks))
+		if (!objstore_dir_peek_chunks(ds, id, &chunks, &blank))
 			ds->used_chunks += chunks;
+		/* Created, never synced, its meta lost in a power cut:
+		 * whatever its other files hold was never synced either. */
+		if (blank && !readonly)
+			objstore_dir_clear_blank(ds, id);
 	}
 	closedir(d);
 	return 0;
@@ -1058,10 +1097,10 @@ static bool is_data_file(const char *name)
 /*
  * fsync every file of object @id and its directory: the checksum, meta
  * and attribute files first, the data files after them. A power cut in
- * between then leaves a data file no longer than its checksums and its
- * object's size cover, so the object still opens and its chunks written
- * since the last sync at worst fail their check; the other way round, a
- * data file grown past its checksums makes the whole object unreadable.
+ * between leaves each chunk changed since the last sync with its new
+ * pair of checksums over its old or new bytes, both of which the pair
+ * accepts; the other way round (new bytes under old checksums) would
+ * match neither.
  */
 static int sync_object(struct dir_store *ds, uint64_t id)
 {
@@ -1114,6 +1153,7 @@ static int dir_sync(struct objstore *s, struct mixfs_err *err)
 		mixfs_err_set(err, ret, "%s: sync: %s", ds->path,
 			      strerror(-ret));
 	} else {
+		objstore_dir_settle_all(ds);
 		pthread_mutex_lock(&ds->mu);
 		ds->ndirty = 0;
 		ds->dirty_dir = false;

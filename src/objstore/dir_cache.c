@@ -24,6 +24,13 @@
  * instructions to look up, link and count, never around I/O: objects are
  * opened before it is taken and closed after it is released.
  *
+ * An object also carries, in memory, which of its chunks changed since
+ * the last sync (struct dchunks, dir_data.c says what for). That must
+ * outlive the object's stay in the cache: when an object leaves it, the
+ * set is parked in a hash of its own under mu (no allocation: the set is
+ * its own hash node), and the object's next open takes it back. A sync
+ * empties both; a remove forgets the object's set.
+ *
  * What it deliberately does not do: cache attributes (they are read whole
  * on each call, and are rare on the data path) or data (the host's page
  * cache already holds it); bound the total of open files other than
@@ -37,11 +44,24 @@
 
 /* --- meta files --------------------------------------------------------- */
 
-static int meta_load(struct obj *o, struct mixfs_err *err)
+/*
+ * Load the meta file of @o. An empty one is an object whose creation
+ * reached the disk (its directory, by a commit of the host's journal at
+ * anyone's fsync) but not its meta, whose 32 bytes are a plain write: it
+ * was never synced (a sync writes the meta first) and reads as it was
+ * created, empty. *@blank says so; a read-write open of the store clears
+ * what such an object holds (objstore_dir_clear_blank()).
+ */
+static int meta_load(struct obj *o, bool *blank, struct mixfs_err *err)
 {
 	struct meta_head h;
 	ssize_t n = pread_full(o->mfd, &h, sizeof(h), 0);
 
+	*blank = n == 0;
+	if (n == 0) {
+		o->size = o->chunks = 0;
+		return 0;
+	}
 	if (n < 0)
 		return oerr(err, (int)n, o->id, "reading meta: %s",
 			    strerror((int)-n));
@@ -81,6 +101,54 @@ void objstore_dir_seg_close(struct seg *g)
 	g->no = SEG_NONE;
 }
 
+/* --- sets of changed chunks -------------------------------------------- */
+
+static void dc_free(struct dchunks *dc)
+{
+	if (dc) {
+		free(dc->r);
+		free(dc);
+	}
+}
+
+static struct dchunks **parked_bucket(struct dir_store *ds, uint64_t id)
+{
+	return &ds->parked[(id * UINT64_C(0x9e3779b97f4a7c15)) >> 32 &
+			   (ds->nbuckets - 1)];
+}
+
+/* Keep @o's set of changed chunks for its next open (under mu). */
+static void dc_park(struct dir_store *ds, struct obj *o)
+{
+	struct dchunks **b;
+
+	if (!o->dc)
+		return;
+	if (!o->dc->n) {
+		dc_free(o->dc);	/* nothing to keep: no system call, */
+		o->dc = NULL;	/* fine under mu */
+		return;
+	}
+	b = parked_bucket(ds, o->id);
+	o->dc->id = o->id;
+	o->dc->next = *b;
+	*b = o->dc;
+	o->dc = NULL;
+}
+
+/* Take the parked set of object @id, or NULL (under mu). */
+static struct dchunks *dc_unpark(struct dir_store *ds, uint64_t id)
+{
+	struct dchunks **p, *dc;
+
+	for (p = parked_bucket(ds, id); *p && (*p)->id != id; p = &(*p)->next)
+		;
+	dc = *p;
+	if (dc)
+		*p = dc->next;
+	return dc;
+}
+
 /* --- one object ----------------------------------------------------------- */
 
 static void obj_free(struct obj *o)
@@ -93,6 +161,7 @@ static void obj_free(struct obj *o)
 		close(o->mfd);
 	if (o->odfd >= 0)
 		close(o->odfd);
+	dc_free(o->dc);
 	pthread_mutex_destroy(&o->seg_mu);
 	pthread_rwlock_destroy(&o->lock);
 	free(o);
@@ -105,7 +174,7 @@ static void obj_free(struct obj *o)
  * readers and writers.
  */
 static int obj_files_open(struct dir_store *ds, uint64_t id, struct obj *o,
-			  struct mixfs_err *err)
+			  bool *blank, struct mixfs_err *err)
 {
 	bool rw = !ds->readonly;
 	char name[32];
@@ -113,6 +182,7 @@ static int obj_files_open(struct dir_store *ds, uint64_t id, struct obj *o,
 
 	o->id = id;
 	o->ro = !rw;
+	o->pairs = ds->pairs;
 	o->mfd = -1;
 	id_name(name, id, "");
 	o->odfd = openat(ds->objfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -125,7 +195,7 @@ static int obj_files_open(struct dir_store *ds, uint64_t id, struct obj *o,
 		ret = oerr(err, errno == ENOENT ? -EUCLEAN : -errno, id,
 			   "meta file: %s", strerror(errno));
 	else
-		ret = meta_load(o, err);
+		ret = meta_load(o, blank, err);
 	if (ret) {
 		if (o->mfd >= 0)
 			close(o->mfd);
@@ -136,10 +206,10 @@ static int obj_files_open(struct dir_store *ds, uint64_t id, struct obj *o,
 }
 
 int objstore_dir_peek_chunks(struct dir_store *ds, uint64_t id,
-			     uint64_t *chunks)
+			     uint64_t *chunks, bool *blank)
 {
 	struct obj o;
-	int ret = obj_files_open(ds, id, &o, NULL);
+	int ret = obj_files_open(ds, id, &o, blank, NULL);
 
 	if (ret)
 		return ret;
@@ -147,6 +217,33 @@ int objstore_dir_peek_chunks(struct dir_store *ds, uint64_t id,
 	close(o.mfd);
 	close(o.odfd);
 	return 0;
+}
+
+int objstore_dir_clear_blank(struct dir_store *ds, uint64_t id)
+{
+	struct obj o = { .id = id };
+	struct dirent *de;
+	char name[32];
+	int ret;
+	DIR *d;
+
+	id_name(name, id, "");
+	d = dir_stream(ds->objfd, name);
+	if (!d)
+		return -errno;
+	/* Segment files: names of hex digits, with or without ".sum". */
+	while ((de = readdir(d))) {
+		size_t n = strspn(de->d_name, "0123456789abcdef");
+
+		if (n && (!de->d_name[n] || !strcmp(de->d_name + n, ".sum")))
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	o.mfd = openat(dirfd(d), "meta", O_WRONLY | O_CLOEXEC);
+	ret = o.mfd < 0 ? -errno : objstore_dir_meta_save(&o, NULL);
+	if (o.mfd >= 0)
+		close(o.mfd);
+	closedir(d);
+	return ret;
 }
 
 static struct obj *obj_new(void)
@@ -208,7 +305,9 @@ static void cache_link(struct dir_store *ds, struct obj *o)
 	ds->ncached++;
 }
 
-/* Take @o out of the hash and the list; it is stale from now on. */
+/* Take @o out of the hash and the list; it is stale from now on. Its
+ * set of changed chunks is parked: nobody changes @o any more (it is idle,
+ * or its exclusive holder is letting it go). */
 static void cache_unlink(struct dir_store *ds, struct obj *o)
 {
 	struct obj **p;
@@ -219,6 +318,7 @@ static void cache_unlink(struct dir_store *ds, struct obj *o)
 	lru_unlink(o);
 	o->stale = true;
 	ds->ncached--;
+	dc_park(ds, o);
 }
 
 /*
@@ -259,8 +359,14 @@ int objstore_dir_cache_init(struct dir_store *ds, size_t max)
 	while (n < max * 2)
 		n *= 2;
 	ds->buckets = calloc(n, sizeof(*ds->buckets));
-	if (!ds->buckets)
+	ds->parked = calloc(n, sizeof(*ds->parked));
+	if (!ds->buckets || !ds->parked) {
+		free(ds->buckets);
+		free(ds->parked);
+		ds->buckets = NULL;
+		ds->parked = NULL;
 		return -ENOMEM;
+	}
 	ds->nbuckets = n;
 	ds->lru.next = ds->lru.prev = &ds->lru;
 	ds->cache_max = max;
@@ -271,12 +377,19 @@ void objstore_dir_cache_release(struct dir_store *ds)
 {
 	struct obj *dead = NULL;
 
+	size_t i;
+
 	if (!ds->buckets)
 		return;
 	cache_trim(ds, 0, &dead);
 	free_chain(dead);
+	for (i = 0; i < ds->nbuckets; i++)
+		while (ds->parked[i])
+			dc_free(dc_unpark(ds, ds->parked[i]->id));
 	free(ds->buckets);
+	free(ds->parked);
 	ds->buckets = NULL;
+	ds->parked = NULL;
 }
 
 /* Open object @id and put it in the cache, unless another call did so
@@ -285,11 +398,12 @@ static int cache_fill(struct dir_store *ds, uint64_t id, struct obj **out,
 		      struct mixfs_err *err)
 {
 	struct obj *o = obj_new(), *dead = NULL, *other;
+	bool blank;
 	int ret;
 
 	if (!o)
 		return mixfs_err_set(err, -ENOMEM, "out of memory");
-	ret = obj_files_open(ds, id, o, err);
+	ret = obj_files_open(ds, id, o, &blank, err);
 	if (ret == -EMFILE || ret == -ENFILE) {
 		/* Out of file descriptors: give back every idle one we hold
 		 * and try once more. */
@@ -298,7 +412,7 @@ static int cache_fill(struct dir_store *ds, uint64_t id, struct obj **out,
 		pthread_mutex_unlock(&ds->mu);
 		free_chain(dead);
 		dead = NULL;
-		ret = obj_files_open(ds, id, o, err);
+		ret = obj_files_open(ds, id, o, &blank, err);
 	}
 	if (ret) {
 		obj_free(o);
@@ -313,6 +427,7 @@ static int cache_fill(struct dir_store *ds, uint64_t id, struct obj **out,
 		o = other;
 	} else {
 		o->refs = 1;
+		o->dc = dc_unpark(ds, id);
 		cache_link(ds, o);
 	}
 	pthread_mutex_unlock(&ds->mu);
@@ -388,6 +503,7 @@ void objstore_dir_put(struct dir_store *ds, struct obj *o, bool failed)
 
 void objstore_dir_drop(struct dir_store *ds, uint64_t id)
 {
+	struct dchunks *dc;
 	struct obj *o;
 
 	pthread_mutex_lock(&ds->mu);
@@ -396,7 +512,54 @@ void objstore_dir_drop(struct dir_store *ds, uint64_t id)
 		cache_unlink(ds, o);
 	if (o && o->refs)	/* never so under the exclusive store lock; */
 		o = NULL;	/* but if it were, its last put frees it */
+	/* What changed in an object that goes matters no more. */
+	dc = dc_unpark(ds, id);
 	pthread_mutex_unlock(&ds->mu);
+	dc_free(dc);
 	if (o)
 		obj_free(o);
+}
+
+void objstore_dir_settle_all(struct dir_store *ds)
+{
+	struct dchunks *dc, *gone = NULL;
+	struct obj *o;
+	size_t i;
+
+	/* Only calls holding the store lock change the dirty set, and the
+	 * caller holds it exclusive: no lock needed to walk it. */
+	for (i = 0; i < ds->ndirty; i++) {
+		pthread_mutex_lock(&ds->mu);
+		o = cache_find(ds, ds->dirty[i]);
+		if (o && !o->dc)
+			o = NULL;
+		if (o)
+			o->refs++;
+		pthread_mutex_unlock(&ds->mu);
+		if (!o)
+			continue;
+		/* Nobody else holds it: the store lock is ours alone. */
+		pthread_rwlock_wrlock(&o->lock);
+		o->excl = true;
+		objstore_dir_settle(o);
+		dc = o->dc;
+		o->dc = NULL;
+		objstore_dir_put(ds, o, false);
+		dc_free(dc);
+	}
+	/* Parked sets belong to objects not open (some perhaps let go by
+	 * the puts above): their stale checksums are settled by their next
+	 * change instead of opening them now. */
+	pthread_mutex_lock(&ds->mu);
+	for (i = 0; i < ds->nbuckets; i++)
+		while (ds->parked[i]) {
+			dc = dc_unpark(ds, ds->parked[i]->id);
+			dc->next = gone;
+			gone = dc;
+		}
+	pthread_mutex_unlock(&ds->mu);
+	for (; gone; gone = dc) {
+		dc = gone->next;
+		dc_free(gone);
+	}
 }

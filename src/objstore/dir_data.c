@@ -3,10 +3,13 @@
  * and the calls that read and change bytes (read, write, truncate, punch)
  * or report them (stat).
  *
- * The file layout and the checksum rules are described at the top of
- * dir.c; this file follows them. It does not open the store, name objects
- * or handle attributes: dir.c does, and hands an open object (struct obj)
- * to the calls here.
+ * The file layout and the checksum rules, pairs of checksums included,
+ * are described at the top of dir.c; this file follows them, and keeps
+ * the open object's record of the chunks changed since the last sync
+ * (struct dchunks) that the pairs need. It does not open the store, name
+ * objects or handle attributes: dir.c does, and hands an open object
+ * (struct obj) to the calls here; nor does it keep that record across
+ * the object's stays in the cache (dir_cache.c does).
  */
 #include "objstore/dir_internal.h"
 
@@ -66,6 +69,33 @@ static int seg_file(const struct obj *o, const char *name, bool create,
 }
 
 /*
+ * Data in @g's file past what its checksums cover, or past the chunk
+ * holding the object's size (a truncate leaves the data file at the end
+ * of that chunk, seg_truncate() says why), was appended after the last
+ * sync, and the power went before its checksums or the new size reached
+ * the disk: the host wrote the data back first. It is not the object's:
+ * reads stop short of it, and a read-write store cuts it off (at a chunk
+ * boundary), so that a later write or a growing size never finds it.
+ */
+static int seg_leftover(const struct obj *o, struct seg *g,
+			struct mixfs_err *err)
+{
+	uint64_t base = g->no << SEG_SHIFT, lim = g->nsums * CHUNK;
+	uint64_t top = (o->size + CHUNK - 1) / CHUNK * CHUNK;
+
+	if (top - base < lim || top < base)
+		lim = top > base ? top - base : 0;
+	if (g->dsize <= lim)
+		return 0;
+	if (!o->ro && ftruncate(g->dfd, (off_t)lim))
+		return oerr(err, -errno, o->id, "segment %" PRIx64 ": cutting "
+			    "data past its checksums: %s", g->no,
+			    strerror(errno));
+	g->dsize = lim;
+	return 0;
+}
+
+/*
  * Open the files of segment @no of @o that @g lacks. Reading, absent files
  * mean all holes; @create makes them. A file opened now is checked against
  * the others and the object's size.
@@ -93,9 +123,9 @@ static int seg_open(const struct obj *o, uint64_t no, bool create,
 	if (!ret && g->sfd < 0) {
 		len = 0;
 		ret = seg_file(o, sname, create, &g->sfd, &len);
-		g->nsums = len / 8;
+		g->nsums = len / (o->pairs ? 16 : 8);
 		fresh = true;
-		if (!ret && len % 8)
+		if (!ret && len % (o->pairs ? 16 : 8))
 			goto out_corrupt;
 	}
 	if (ret) {
@@ -103,13 +133,13 @@ static int seg_open(const struct obj *o, uint64_t no, bool create,
 		return oerr(err, ret, o->id, "segment %" PRIx64 ": %s", no,
 			    strerror(-ret));
 	}
-	/* A truncate leaves the data file at the end of the chunk holding
-	 * the size (seg_truncate() says why): zeros past the size, in it. */
-	if (fresh && (g->dsize > g->nsums * CHUNK || g->dsize > SEG_SIZE ||
-		      (g->dsize && (no << SEG_SHIFT) + g->dsize >
-		       (o->size + CHUNK - 1) / CHUNK * CHUNK)))
+	if (fresh && g->dsize > SEG_SIZE)
 		goto out_corrupt;
-	return 0;
+	if (fresh)
+		ret = seg_leftover(o, g, err);
+	if (ret)
+		objstore_dir_seg_close(g);
+	return ret;
 
 out_corrupt:
 	ret = oerr(err, -EUCLEAN, o->id,
@@ -223,10 +253,104 @@ static int seg_list(struct obj *o, uint64_t **out, size_t *n,
 	return 0;
 }
 
-/* Read checksums [@first, @first + @n); those past the file read as 0. */
-static int sums_read(const struct obj *o, const struct seg *g, uint64_t first,
-		     size_t n, uint64_t *out, struct mixfs_err *err)
+/* --- chunks changed since the last sync ---------------------------------- */
+
+/* The number in its object of chunk @idx of segment @g. */
+static uint64_t chunk_no(const struct seg *g, uint64_t idx)
 {
+	return (g->no << SEG_SHIFT) / CHUNK + idx;
+}
+
+/* Index of the first range of @dc ending at or after @c. */
+static size_t dc_find(const struct dchunks *dc, uint64_t c)
+{
+	size_t lo = 0, hi = dc->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (dc->r[mid][1] < c)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool dc_has(const struct dchunks *dc, uint64_t c)
+{
+	size_t i;
+
+	if (!dc || !dc->n)
+		return false;
+	i = dc_find(dc, c);
+	return i < dc->n && dc->r[i][0] <= c && c < dc->r[i][1];
+}
+
+/*
+ * Note chunks [@a, @b) of @o as changed since the last sync. Called
+ * before the change, so that failing (-ENOMEM) leaves everything as it
+ * was. A no-op in a version 1 store, which has nowhere to keep the
+ * synced checksum.
+ */
+static int dc_add(struct obj *o, uint64_t a, uint64_t b,
+		  struct mixfs_err *err)
+{
+	struct dchunks *dc = o->dc;
+	size_t lo, hi;
+
+	if (!o->pairs || a >= b)
+		return 0;
+	if (!dc) {
+		dc = calloc(1, sizeof(*dc));
+		if (!dc)
+			return mixfs_err_set(err, -ENOMEM, "out of memory");
+		o->dc = dc;
+	}
+	if (dc->n == dc->cap) {
+		size_t cap = dc->cap ? dc->cap * 2 : 8;
+		uint64_t (*r)[2] = realloc(dc->r, cap * sizeof(*r));
+
+		if (!r)
+			return mixfs_err_set(err, -ENOMEM, "out of memory");
+		dc->r = r;
+		dc->cap = cap;
+	}
+	/* Ranges [lo, hi) overlap or touch [a, b): they become one. */
+	lo = dc_find(dc, a);
+	for (hi = lo; hi < dc->n && dc->r[hi][0] <= b; hi++)
+		;
+	if (lo == hi) {
+		memmove(&dc->r[lo + 1], &dc->r[lo], (dc->n - lo) * sizeof(*dc->r));
+		dc->n++;
+	} else {
+		if (dc->r[lo][0] < a)
+			a = dc->r[lo][0];
+		if (dc->r[hi - 1][1] > b)
+			b = dc->r[hi - 1][1];
+		memmove(&dc->r[lo + 1], &dc->r[hi], (dc->n - hi) * sizeof(*dc->r));
+		dc->n -= hi - lo - 1;
+	}
+	dc->r[lo][0] = a;
+	dc->r[lo][1] = b;
+	return 0;
+}
+
+/* --- the .sum files ------------------------------------------------------ */
+
+/* Bytes per chunk in a .sum file. */
+static unsigned sum_width(const struct obj *o)
+{
+	return o->pairs ? 16 : 8;
+}
+
+/* Read the checksums of chunks [@first, @first + @n); those past the file
+ * read as 0. */
+static int sums_read(const struct obj *o, const struct seg *g, uint64_t first,
+		     size_t n, struct csum *out, struct mixfs_err *err)
+{
+	unsigned w = sum_width(o);
+	uint64_t *raw = (uint64_t *)out;
 	size_t have = 0, i;
 	ssize_t got = 0;
 
@@ -234,29 +358,50 @@ static int sums_read(const struct obj *o, const struct seg *g, uint64_t first,
 	if (first < g->nsums)
 		have = g->nsums - first < n ? (size_t)(g->nsums - first) : n;
 	if (have)
-		got = pread_full(g->sfd, out, have * 8, first * 8);
-	if (got < 0 || (size_t)got != have * 8)
+		got = pread_full(g->sfd, out, have * w, first * w);
+	if (got < 0 || (size_t)got != have * w)
 		return oerr(err, got < 0 ? (int)got : -EUCLEAN, o->id,
 			    "reading checksums of segment %" PRIx64 " failed",
 			    g->no);
-	for (i = 0; i < have; i++)
-		out[i] = le64toh(out[i]);
+	if (o->pairs) {
+		for (i = 0; i < have; i++) {
+			out[i].cur = le64toh(out[i].cur);
+			out[i].prev = le64toh(out[i].prev);
+		}
+		return 0;
+	}
+	/* Spread the single values out, from the top: entry i is read
+	 * before anything is written over it. */
+	for (i = have; i-- > 0;) {
+		uint64_t v = le64toh(raw[i]);
+
+		out[i].cur = out[i].prev = v;
+	}
 	return 0;
 }
 
-/* Write checksums [@first, @first + @n) from @in, or zeros if NULL. */
+/* Write the checksums of chunks [@first, @first + @n) from @in. One pwrite
+ * per batch: a pair never straddles a 4 KiB block, so the host writes
+ * both of its values back together. */
 static int sums_write(const struct obj *o, struct seg *g, uint64_t first,
-		      uint64_t n, const uint64_t *in, struct mixfs_err *err)
+		      uint64_t n, const struct csum *in, struct mixfs_err *err)
 {
-	uint64_t le[BATCH_CHUNKS], done = 0;
+	uint64_t le[2 * BATCH_CHUNKS], done = 0;
+	unsigned w = sum_width(o);
 	int ret;
 
 	while (done < n) {
 		size_t k = n - done < BATCH_CHUNKS ? n - done : BATCH_CHUNKS, i;
 
-		for (i = 0; i < k; i++)
-			le[i] = in ? htole64(in[done + i]) : 0;
-		ret = pwrite_full(g->sfd, le, k * 8, (first + done) * 8);
+		for (i = 0; i < k; i++) {
+			if (o->pairs) {
+				le[2 * i] = htole64(in[done + i].cur);
+				le[2 * i + 1] = htole64(in[done + i].prev);
+			} else {
+				le[i] = htole64(in[done + i].cur);
+			}
+		}
+		ret = pwrite_full(g->sfd, le, k * w, (first + done) * w);
 		if (ret)
 			return oerr(err, ret, o->id, "writing checksums: %s",
 				    strerror(-ret));
@@ -267,82 +412,77 @@ static int sums_write(const struct obj *o, struct seg *g, uint64_t first,
 	return 0;
 }
 
-/* Count the non-zero checksums in [@first, @first + @n). The .sum file
- * of a sparse object is sparse too: only its data regions are read. */
-static int sums_count(const struct obj *o, const struct seg *g,
-		      uint64_t first, uint64_t n, uint64_t *count,
-		      struct mixfs_err *err)
+/*
+ * Visit the checksums of chunks [@first, @end) of @g, BATCH_CHUNKS at a
+ * time, skipping the holes of a sparse .sum file (all zeros: chunks never
+ * written). @fn returns 1 when it changed the batch (it is written back
+ * then), 0, or a negative errno, which ends the walk.
+ */
+typedef int (*sums_fn)(struct obj *o, struct seg *g, uint64_t first,
+		       size_t k, struct csum *sums, void *arg,
+		       struct mixfs_err *err);
+
+static int sums_walk(struct obj *o, struct seg *g, uint64_t first,
+		     uint64_t end, sums_fn fn, void *arg,
+		     struct mixfs_err *err)
 {
-	uint64_t sums[BATCH_CHUNKS], end;
+	struct csum sums[BATCH_CHUNKS];
+	unsigned w = sum_width(o);
 	off_t data, hole;
 	int ret;
 
-	*count = 0;
-	if (first >= g->nsums)
-		return 0;
-	end = n > g->nsums - first ? g->nsums : first + n;
+	if (g->sfd < 0 || end > g->nsums)
+		end = g->sfd < 0 ? 0 : g->nsums;
 	while (first < end) {
-		size_t k, i;
+		size_t k;
 
-		data = lseek(g->sfd, (off_t)(first * 8), SEEK_DATA);
+		data = lseek(g->sfd, (off_t)(first * w), SEEK_DATA);
 		if (data < 0 && errno == ENXIO)
 			break;		/* only holes from here on */
 		hole = data < 0 ? -1 : lseek(g->sfd, data, SEEK_HOLE);
 		if (hole < 0)
 			return oerr(err, -errno, o->id, "checksums: %s",
 				    strerror(errno));
-		first = (uint64_t)data / 8;
-		for (; first < end && first * 8 < (uint64_t)hole; first += k) {
+		if ((uint64_t)data / w > first)
+			first = (uint64_t)data / w;
+		for (; first < end && first * w < (uint64_t)hole; first += k) {
 			k = end - first < BATCH_CHUNKS ? end - first :
 			    BATCH_CHUNKS;
 			ret = sums_read(o, g, first, k, sums, err);
+			if (!ret)
+				ret = fn(o, g, first, k, sums, arg, err);
+			if (ret > 0)
+				ret = sums_write(o, g, first, k, sums, err);
 			if (ret)
 				return ret;
-			for (i = 0; i < k; i++)
-				*count += sums[i] != 0;
 		}
 	}
 	return 0;
 }
 
-/*
- * Zero checksums [@first, @first + @n), making them holes in the .sum
- * file where the host can. Only whole blocks are punched; the checksums
- * sharing a block with others are written as zeros. A punch (or a cut)
- * inside a block zeroes the rest of it as a change of the host's metadata,
- * and its journal then writes that block out at its next commit, new
- * checksums of other chunks in it included, ahead of their data: after a
- * power cut those chunks would fail their check.
- */
-static int sums_zero(const struct obj *o, struct seg *g, uint64_t first,
-		     uint64_t n, struct mixfs_err *err)
+static int count_fn(struct obj *o, struct seg *g, uint64_t first, size_t k,
+		    struct csum *sums, void *arg, struct mixfs_err *err)
 {
-	uint64_t a, b, in_a, in_b;
-	int ret;
+	uint64_t *count = arg;
+	size_t i;
 
-	if (first >= g->nsums)
-		return 0;
-	if (n > g->nsums - first)
-		n = g->nsums - first;
-	a = first * 8;
-	b = (first + n) * 8;
-	in_a = (a + CHUNK - 1) / CHUNK * CHUNK;
-	in_b = b / CHUNK * CHUNK;
-	if (in_a >= in_b)
-		return sums_write(o, g, first, n, NULL, err);
-	ret = sums_write(o, g, first, (in_a - a) / 8, NULL, err);
-	if (!ret)
-		ret = sums_write(o, g, in_b / 8, (b - in_b) / 8, NULL, err);
-	if (ret)
-		return ret;
-	if (fallocate(g->sfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		      (off_t)in_a, (off_t)(in_b - in_a)) == 0)
-		return 0;
-	if (errno != EOPNOTSUPP)
-		return oerr(err, -errno, o->id, "zeroing checksums: %s",
-			    strerror(errno));
-	return sums_write(o, g, in_a / 8, (in_b - in_a) / 8, NULL, err);
+	(void)o; (void)g; (void)first; (void)err;
+	for (i = 0; i < k; i++)
+		*count += sums[i].cur != 0;
+	return 0;
 }
+
+/* Count the chunks holding data in [@first, @first + @n). */
+static int sums_count(struct obj *o, struct seg *g, uint64_t first,
+		      uint64_t n, uint64_t *count, struct mixfs_err *err)
+{
+	*count = 0;
+	if (n > UINT64_MAX - first)
+		n = UINT64_MAX - first;
+	return sums_walk(o, g, first, first + n, count_fn, count, err);
+}
+
+/* --- chunks -------------------------------------------------------------- */
 
 /* Read @n chunks from chunk @first into @buf, zeros past the data. */
 static int chunks_read(const struct obj *o, const struct seg *g,
@@ -360,28 +500,90 @@ static int chunks_read(const struct obj *o, const struct seg *g,
 	return 0;
 }
 
+/* Do the bytes of @chunk match @sum? *@h caches their hash (0: not yet). */
+static bool sum_ok(const unsigned char *chunk, uint64_t sum, uint64_t *h)
+{
+	if (sum == 0)
+		return all_zero(chunk, CHUNK);
+	if (!*h)
+		*h = chunk_sum(chunk);
+	return *h == sum;
+}
+
+/* Check @chunk, chunk @idx of @g, against its checksums @c; on success
+ * *@now is the one it matched. */
 static int chunk_verify(const struct obj *o, const struct seg *g,
-			uint64_t idx, const unsigned char *chunk, uint64_t sum,
+			uint64_t idx, const unsigned char *chunk,
+			const struct csum *c, uint64_t *now,
 			struct mixfs_err *err)
 {
-	if (sum == 0 ? all_zero(chunk, CHUNK) : chunk_sum(chunk) == sum)
+	uint64_t h = 0;
+
+	if (sum_ok(chunk, c->cur, &h)) {
+		*now = c->cur;
 		return 0;
+	}
+	if (c->prev != c->cur && sum_ok(chunk, c->prev, &h)) {
+		*now = c->prev;
+		return 0;
+	}
 	return oerr(err, -EBADMSG, o->id,
 		    "checksum mismatch in the %u-byte chunk at offset %" PRIu64 "%s",
 		    CHUNK, (g->no << SEG_SHIFT) + idx * CHUNK,
-		    sum ? "" : " (a hole holds data)");
+		    c->cur || c->prev ? "" : " (a hole holds data)");
+}
+
+/*
+ * The checksum of chunk @idx at the last sync, to keep as the @prev of
+ * its next pair (@c: its pair now). The chunk changed since: the pair's
+ * @prev. Otherwise, where the pair's two values are one: that one.
+ * Otherwise the pair was left by a change before a power cut or was not
+ * settled after a sync, and the disk may hold the bytes of either value:
+ * @now, the one the caller found them to match, or else the one they
+ * match when read here. Bytes matching neither are corrupt already; then
+ * the current value.
+ */
+static int chunk_synced(const struct obj *o, const struct seg *g,
+			uint64_t idx, const struct csum *c,
+			const uint64_t *now, uint64_t *out,
+			struct mixfs_err *err)
+{
+	unsigned char chunk[CHUNK];
+	uint64_t h = 0;
+	int ret;
+
+	if (!o->pairs || c->cur == c->prev) {
+		*out = c->cur;
+		return 0;
+	}
+	if (dc_has(o->dc, chunk_no(g, idx))) {
+		*out = c->prev;
+		return 0;
+	}
+	if (now) {
+		*out = *now;
+		return 0;
+	}
+	ret = chunks_read(o, g, idx, 1, chunk, err);
+	if (ret)
+		return ret;
+	*out = !sum_ok(chunk, c->cur, &h) && sum_ok(chunk, c->prev, &h) ?
+	       c->prev : c->cur;
+	return 0;
 }
 
 /* Build in @chunk the new bytes of chunk @idx: its old bytes, verified
- * against @oldsum, with [@from, @to) replaced by @src (or zeros). */
+ * against @old, with [@from, @to) replaced by @src (or zeros). *@now is
+ * the checksum the old bytes matched. */
 static int chunk_merge(const struct obj *o, const struct seg *g, uint64_t idx,
-		       uint64_t oldsum, const unsigned char *src, size_t from,
-		       size_t to, unsigned char *chunk, struct mixfs_err *err)
+		       const struct csum *old, const unsigned char *src,
+		       size_t from, size_t to, unsigned char *chunk,
+		       uint64_t *now, struct mixfs_err *err)
 {
 	int ret = chunks_read(o, g, idx, 1, chunk, err);
 
 	if (!ret)
-		ret = chunk_verify(o, g, idx, chunk, oldsum, err);
+		ret = chunk_verify(o, g, idx, chunk, old, now, err);
 	if (ret)
 		return ret;
 	if (src)
@@ -389,6 +591,132 @@ static int chunk_merge(const struct obj *o, const struct seg *g, uint64_t idx,
 	else
 		memset(chunk + from, 0, to - from);
 	return 0;
+}
+
+/* What drop_fn() found: chunks that held data, pairs it changed. */
+struct drop {
+	uint64_t count;
+	bool changed;
+};
+
+/*
+ * Give the chunks of a batch that go (cut off or punched) the pair
+ * (0, synced): until the next sync they may read as zeros or as their
+ * synced bytes, whichever the disk holds after a cut.
+ */
+static int drop_fn(struct obj *o, struct seg *g, uint64_t first, size_t k,
+		   struct csum *sums, void *arg, struct mixfs_err *err)
+{
+	struct drop *d = arg;
+	bool changed = false;
+	uint64_t synced;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < k; i++) {
+		if (!sums[i].cur && !sums[i].prev)
+			continue;
+		d->count += sums[i].cur != 0;
+		ret = chunk_synced(o, g, first + i, &sums[i], NULL, &synced,
+				   err);
+		if (ret)
+			return ret;
+		sums[i].cur = 0;
+		sums[i].prev = synced;
+		changed = true;
+	}
+	d->changed |= changed;
+	return changed;
+}
+
+/*
+ * Chunks [@first, @first + @n) of @g go: give them the pair (0, synced)
+ * and count in *@count those that held data. In a version 2 store the
+ * pairs are made durable (fdatasync) when @data_goes: the caller is about
+ * to cut or punch the data file, a change of the host's metadata that
+ * its journal may commit at anyone's fsync, long before a plain write of
+ * the checksums; with the pairs on disk first, a cut at any point reads
+ * each chunk as its synced bytes or as zeros.
+ */
+static int sums_drop(struct obj *o, struct seg *g, uint64_t first,
+		     uint64_t n, bool data_goes, uint64_t *count,
+		     struct mixfs_err *err)
+{
+	struct drop d = { 0, false };
+	uint64_t end;
+	int ret;
+
+	*count = 0;
+	if (first >= g->nsums)
+		return 0;
+	end = n > g->nsums - first ? g->nsums : first + n;
+	ret = dc_add(o, chunk_no(g, first), chunk_no(g, end), err);
+	if (!ret)
+		ret = sums_walk(o, g, first, end, drop_fn, &d, err);
+	if (!ret && o->pairs && data_goes && d.changed && fdatasync(g->sfd))
+		ret = oerr(err, -errno, o->id, "syncing checksums: %s",
+			   strerror(errno));
+	*count = d.count;
+	return ret;
+}
+
+/*
+ * One .sum block at a time (two system calls per block holding changed
+ * chunks, however many): a sync after scattered small writes would
+ * otherwise pay two per changed range. Only the changed chunks' pairs
+ * change: another chunk's pair may still differ after a power cut, and
+ * which of its values the disk holds is known only from its bytes.
+ */
+void objstore_dir_settle(struct obj *o)
+{
+	const uint64_t per_block = CHUNK / sizeof(struct csum);
+	const uint64_t per_seg = SEG_SIZE / CHUNK;
+	struct csum pairs[CHUNK / sizeof(struct csum)];
+	struct dchunks *dc = o->dc;
+	uint64_t pos = 0;
+	size_t i = 0, j;
+
+	while (dc && o->pairs && i < dc->n) {
+		uint64_t first, end, no, c, lo, hi;
+		struct seg tmp, *g;
+		bool changed = false;
+
+		if (pos < dc->r[i][0])
+			pos = dc->r[i][0];
+		first = pos / per_block * per_block;
+		end = first + per_block;	/* never past its segment */
+		no = first / per_seg;
+		if (!seg_get(o, no, false, &tmp, &g, NULL) && g->sfd >= 0 &&
+		    first - no * per_seg < g->nsums) {
+			uint64_t base = no * per_seg, n = end - first;
+
+			if (n > g->nsums - (first - base))
+				n = g->nsums - (first - base);
+			if (!sums_read(o, g, first - base, (size_t)n, pairs,
+				       NULL)) {
+				for (j = i; j < dc->n && dc->r[j][0] < end; j++) {
+					lo = dc->r[j][0] > first ? dc->r[j][0] :
+					     first;
+					hi = dc->r[j][1] < first + n ?
+					     dc->r[j][1] : first + n;
+					for (c = lo; c < hi; c++)
+						if (pairs[c - first].prev !=
+						    pairs[c - first].cur) {
+							pairs[c - first].prev =
+								pairs[c - first].cur;
+							changed = true;
+						}
+				}
+				if (changed)
+					sums_write(o, g, first - base, n, pairs,
+						   NULL);
+			}
+		}
+		seg_put(g, &tmp);
+		pos = end;
+		while (i < dc->n && dc->r[i][1] <= pos)
+			i++;
+	}
 }
 
 /* --- data ---------------------------------------------------------------- */
@@ -399,7 +727,8 @@ static int seg_read(const struct obj *o, const struct seg *g, uint64_t off,
 		    unsigned char *out, uint64_t len, unsigned char *bounce,
 		    size_t nb, struct mixfs_err *err)
 {
-	uint64_t sums[BATCH_CHUNKS], end = off + len, pos = off, covered;
+	uint64_t end = off + len, pos = off, covered, now;
+	struct csum sums[BATCH_CHUNKS];
 	int ret;
 
 	/* Chunks past the checksums hold no data: they read as zeros. */
@@ -415,7 +744,7 @@ static int seg_read(const struct obj *o, const struct seg *g, uint64_t off,
 			ret = chunks_read(o, g, first, n, bounce, err);
 		for (i = 0; !ret && i < n; i++)
 			ret = chunk_verify(o, g, first + i, bounce + i * CHUNK,
-					   sums[i], err);
+					   &sums[i], &now, err);
 		if (ret)
 			return ret;
 		if (stop > covered)
@@ -470,15 +799,16 @@ out_unlock:
 
 /* Write @len bytes at segment offset @off: new checksums for the whole
  * chunks straight from @src, for the partial ones at either end from
- * their verified old bytes merged with @src. @old, if not NULL, holds the
- * chunks' current checksums, read by the caller already. */
-static int seg_write(const struct obj *o, struct seg *g, uint64_t off,
+ * their verified old bytes merged with @src; each chunk keeps its synced
+ * checksum beside the new one. @old, if not NULL, holds the chunks'
+ * current checksums, read by the caller already. */
+static int seg_write(struct obj *o, struct seg *g, uint64_t off,
 		     const unsigned char *src, uint64_t len,
-		     const uint64_t *old, struct mixfs_err *err)
+		     const struct csum *old, struct mixfs_err *err)
 {
 	uint64_t end = off + len, first = off / CHUNK, n, i;
 	unsigned char chunk[CHUNK];
-	uint64_t *sums;
+	struct csum *sums;
 	int ret = 0;
 
 	n = (end - 1) / CHUNK - first + 1;
@@ -493,16 +823,26 @@ static int seg_write(const struct obj *o, struct seg *g, uint64_t off,
 		uint64_t cstart = (first + i) * CHUNK;
 		uint64_t from = off > cstart ? off - cstart : 0;
 		uint64_t to = end < cstart + CHUNK ? end - cstart : CHUNK;
+		uint64_t now, synced = 0, sum;
 
 		if (from == 0 && to == CHUNK) {
-			sums[i] = chunk_sum(src + (cstart - off));
-			continue;
+			sum = chunk_sum(src + (cstart - off));
+			ret = chunk_synced(o, g, first + i, &sums[i], NULL,
+					   &synced, err);
+		} else {
+			ret = chunk_merge(o, g, first + i, &sums[i],
+					  src + (cstart + from - off), from, to,
+					  chunk, &now, err);
+			sum = chunk_sum(chunk);
+			if (!ret)
+				ret = chunk_synced(o, g, first + i, &sums[i],
+						   &now, &synced, err);
 		}
-		ret = chunk_merge(o, g, first + i, sums[i],
-				  src + (cstart + from - off), from, to, chunk,
-				  err);
-		sums[i] = chunk_sum(chunk);
+		sums[i].cur = sum;
+		sums[i].prev = synced;
 	}
+	if (!ret)
+		ret = dc_add(o, chunk_no(g, first), chunk_no(g, first + n), err);
 	if (!ret) {
 		ret = pwrite_full(g->dfd, src, len, off);
 		if (ret)
@@ -521,8 +861,8 @@ static int seg_write(const struct obj *o, struct seg *g, uint64_t off,
 /* Count in *@have the chunks of [@first, @first + @n) of @g holding data.
  * For a range of at most BATCH_CHUNKS, their checksums are left in @sums
  * and true is returned in *@kept. */
-static int seg_count(const struct obj *o, const struct seg *g, uint64_t first,
-		     uint64_t n, uint64_t *have, uint64_t *sums, bool *kept,
+static int seg_count(struct obj *o, struct seg *g, uint64_t first,
+		     uint64_t n, uint64_t *have, struct csum *sums, bool *kept,
 		     struct mixfs_err *err)
 {
 	uint64_t i;
@@ -537,7 +877,7 @@ static int seg_count(const struct obj *o, const struct seg *g, uint64_t first,
 	ret = sums_read(o, g, first, (size_t)n, sums, err);
 	*kept = !ret;
 	for (i = 0; !ret && i < n; i++)
-		*have += sums[i] != 0;
+		*have += sums[i].cur != 0;
 	return ret;
 }
 
@@ -546,7 +886,7 @@ int objstore_dir_write(struct objstore *s, uint64_t id, uint64_t off,
 {
 	struct dir_store *ds = to_dir(s);
 	uint64_t grow = 0, end = off + len, pos, no, soff, slen;
-	uint64_t sums[BATCH_CHUNKS];
+	struct csum sums[BATCH_CHUNKS];
 	bool reserved = false, kept = false, one_piece;
 	struct seg tmp, *g;
 	struct obj *o;
@@ -632,25 +972,50 @@ out_unlock:
  * power cut the chunk would fail its check, losing the bytes before @size
  * that the last sync made durable. Cut at a chunk boundary, what reaches
  * the disk first is whole chunks gone, and the chunk holding @size keeps
- * its old bytes and checksum until both are written back. The checksum
- * file is cut at a block boundary for the same reason (sums_zero()).
+ * its old bytes and checksum until both are written back.
+ *
+ * The checksum file is cut first, at the end of the 4 KiB block holding
+ * the last pair kept: the journal then never holds the data file's cut
+ * without it, and data past the checksums is left out of reads
+ * (seg_leftover()). The chunks cut off whose pairs share that block get
+ * the pair (0, synced), on disk before the data file is cut
+ * (sums_drop()).
  */
-static int seg_truncate(const struct obj *o, struct seg *g, uint64_t size,
+static int seg_truncate(struct obj *o, struct seg *g, uint64_t size,
 			uint64_t *dropped, struct mixfs_err *err)
 {
 	static const unsigned char zeros[CHUNK];
-	uint64_t keep = (size + CHUNK - 1) / CHUNK, idx = size / CHUNK, tail = 0;
-	uint64_t cut = keep * CHUNK, scut;
+	uint64_t keep = (size + CHUNK - 1) / CHUNK, idx = size / CHUNK, now;
+	uint64_t cut = keep * CHUNK, w = sum_width(o), scut, past = 0;
 	unsigned char chunk[CHUNK];
-	int ret = sums_count(o, g, keep, UINT64_MAX - keep, dropped, err);
+	struct csum tail = { 0, 0 };
+	int ret = 0;
 
+	scut = (keep * w + CHUNK - 1) / CHUNK * CHUNK / w;
 	/* The chunk cut in two keeps its head; its tail becomes zeros. */
-	if (!ret && size % CHUNK)
+	if (size % CHUNK)
 		ret = sums_read(o, g, idx, 1, &tail, err);
-	if (!ret && tail)
-		ret = chunk_merge(o, g, idx, tail, NULL, size % CHUNK, CHUNK,
-				  chunk, err);
-	if (!ret && tail && g->dsize > size) {
+	if (!ret && tail.cur)
+		ret = chunk_merge(o, g, idx, &tail, NULL, size % CHUNK, CHUNK,
+				  chunk, &now, err);
+	if (!ret && tail.cur)
+		ret = chunk_synced(o, g, idx, &tail, &now, &tail.prev, err);
+	if (!ret && tail.cur)
+		ret = dc_add(o, chunk_no(g, idx), chunk_no(g, idx + 1), err);
+	if (!ret)
+		ret = sums_count(o, g, scut, UINT64_MAX, &past, err);
+	if (!ret)
+		ret = sums_drop(o, g, keep, scut - keep, g->dsize > cut,
+				dropped, err);
+	if (ret)
+		return ret;
+	*dropped += past;
+	if (g->nsums > scut && ftruncate(g->sfd, (off_t)(scut * w)))
+		return oerr(err, -errno, o->id, "truncating checksums: %s",
+			    strerror(errno));
+	if (g->nsums > scut)
+		g->nsums = scut;
+	if (tail.cur && g->dsize > size) {
 		uint64_t stop = g->dsize < cut ? g->dsize : cut;
 
 		ret = pwrite_full(g->dfd, zeros, stop - size, size);
@@ -658,28 +1023,15 @@ static int seg_truncate(const struct obj *o, struct seg *g, uint64_t size,
 			return oerr(err, ret, o->id, "zeroing past %" PRIu64
 				    ": %s", size, strerror(-ret));
 	}
-	if (ret)
-		return ret;
 	if (g->dsize > cut && ftruncate(g->dfd, (off_t)cut))
 		return oerr(err, -errno, o->id, "truncating data: %s",
 			    strerror(errno));
 	if (g->dsize > cut)
 		g->dsize = cut;
-	if (tail) {
-		tail = chunk_sum(chunk);
+	if (tail.cur) {
+		tail.cur = chunk_sum(chunk);
 		ret = sums_write(o, g, idx, 1, &tail, err);
 	}
-	/* The checksum file likewise: zeros up to a block boundary, cut
-	 * there. Zero checksums past the data read as zeros. */
-	scut = (keep * 8 + CHUNK - 1) / CHUNK * CHUNK / 8;
-	if (!ret && g->nsums > keep)
-		ret = sums_write(o, g, keep, (g->nsums < scut ? g->nsums :
-					      scut) - keep, NULL, err);
-	if (!ret && g->nsums > scut && ftruncate(g->sfd, (off_t)(scut * 8)))
-		ret = oerr(err, -errno, o->id, "truncating checksums: %s",
-			   strerror(errno));
-	else if (!ret && g->nsums > scut)
-		g->nsums = scut;
 	return ret;
 }
 
@@ -719,11 +1071,12 @@ static int truncate_locked(struct dir_store *ds, struct obj *o, uint64_t size,
 			if (ret)
 				break;
 			dropped += d;
-			/* Never again through files that are gone. */
+			/* Never again through files that are gone. The
+			 * checksums first, as in seg_truncate(). */
 			seg_forget(o, segs[i]);
-			snprintf(name, sizeof(name), "%" PRIx64, segs[i]);
+			snprintf(name, sizeof(name), "%" PRIx64 ".sum", segs[i]);
 			unlinkat(o->odfd, name, 0);
-			strcat(name, ".sum");
+			name[strlen(name) - 4] = '\0';
 			unlinkat(o->odfd, name, 0);
 		}
 		free(segs);
@@ -762,17 +1115,22 @@ int objstore_dir_truncate(struct objstore *s, uint64_t id, uint64_t size,
 }
 
 /* Zero [@from, @to) inside chunk @idx of @g. */
-static int punch_partial(const struct obj *o, struct seg *g, uint64_t idx,
+static int punch_partial(struct obj *o, struct seg *g, uint64_t idx,
 			 size_t from, size_t to, struct mixfs_err *err)
 {
 	static const unsigned char zeros[CHUNK];
 	unsigned char chunk[CHUNK];
-	uint64_t sum;
-	int ret = sums_read(o, g, idx, 1, &sum, err);
+	struct csum c;
+	uint64_t now;
+	int ret = sums_read(o, g, idx, 1, &c, err);
 
-	if (ret || sum == 0)	/* a hole already reads as zeros */
+	if (ret || c.cur == 0)	/* zeros already */
 		return ret;
-	ret = chunk_merge(o, g, idx, sum, NULL, from, to, chunk, err);
+	ret = chunk_merge(o, g, idx, &c, NULL, from, to, chunk, &now, err);
+	if (!ret)
+		ret = chunk_synced(o, g, idx, &c, &now, &c.prev, err);
+	if (!ret)
+		ret = dc_add(o, chunk_no(g, idx), chunk_no(g, idx + 1), err);
 	if (ret)
 		return ret;
 	if (idx * CHUNK + from < g->dsize) {
@@ -782,8 +1140,8 @@ static int punch_partial(const struct obj *o, struct seg *g, uint64_t idx,
 				    strerror(-ret));
 		seg_grew(g, idx * CHUNK + to);
 	}
-	sum = chunk_sum(chunk);
-	return sums_write(o, g, idx, 1, &sum, err);
+	c.cur = chunk_sum(chunk);
+	return sums_write(o, g, idx, 1, &c, err);
 }
 
 /* Deallocate whole chunks [@first, @stop) of the data file, or write
@@ -807,9 +1165,14 @@ static int punch_data(struct seg *g, uint64_t first, uint64_t stop)
 	return ret;
 }
 
-/* Punch [@off, @end) of segment @g (segment offsets); chunks that become
- * holes are counted in *@freed. */
-static int seg_punch(const struct obj *o, struct seg *g, uint64_t off,
+/*
+ * Punch [@off, @end) of segment @g (segment offsets); chunks that become
+ * holes are counted in *@freed. Their pairs become (0, synced), on disk
+ * before the data file's hole (sums_drop() says why). The .sum file keeps
+ * its blocks: punching them too would be one more change of the host's
+ * metadata to order against the rest, for 16 bytes per 4 KiB chunk.
+ */
+static int seg_punch(struct obj *o, struct seg *g, uint64_t off,
 		     uint64_t end, uint64_t *freed, struct mixfs_err *err)
 {
 	uint64_t first, stop;
@@ -830,14 +1193,15 @@ static int seg_punch(const struct obj *o, struct seg *g, uint64_t off,
 	if (!ret && end % CHUNK)
 		ret = punch_partial(o, g, stop, 0, end % CHUNK, err);
 	if (!ret && first < stop)
-		ret = sums_count(o, g, first, stop - first, freed, err);
+		ret = sums_drop(o, g, first, stop - first,
+				first * CHUNK < g->dsize, freed, err);
 	if (ret || first == stop)
 		return ret;
 	ret = punch_data(g, first, stop);
 	if (ret)
 		return oerr(err, ret, o->id, "punching a hole: %s",
 			    strerror(-ret));
-	return sums_zero(o, g, first, stop - first, err);
+	return 0;
 }
 
 int objstore_dir_punch(struct objstore *s, uint64_t id, uint64_t off,
@@ -905,7 +1269,7 @@ int objstore_dir_stat(struct objstore *s, uint64_t id,
 	 * reported as the open would report it. */
 	if (fstat(o->mfd, &hst))
 		ret = oerr(err, -errno, id, "%s", strerror(errno));
-	else if ((size_t)hst.st_size < sizeof(struct meta_head))
+	else if (hst.st_size && (size_t)hst.st_size < sizeof(struct meta_head))
 		ret = oerr(err, -EUCLEAN, id, "meta file is %jd bytes, shorter "
 			   "than its %zu-byte header", (intmax_t)hst.st_size,
 			   sizeof(struct meta_head));

@@ -34,6 +34,14 @@
 #define HEADER_MAGIC	"mixfs-objstore dir"
 #define META_MAGIC	"MXOBJ001"
 #define ATTR_MAGIC	"MXATTR01"
+/*
+ * The store's format version, in its header. 1: one 8-byte checksum per
+ * chunk. 2: a pair per chunk, its current checksum and the one it had at
+ * the last sync (dir.c says why). Version 1 stores are still read and
+ * written, in their own layout, without the pair's protection.
+ */
+#define DIR_FORMAT_V1	1u
+#define DIR_FORMAT	2u
 
 /* The meta file of an object: 32 bytes, little-endian. */
 struct meta_head {
@@ -48,7 +56,35 @@ struct seg {
 	uint64_t no;		/* object offset >> SEG_SHIFT; SEG_NONE: unused */
 	int dfd, sfd;		/* data and checksums; -1 when absent */
 	uint64_t dsize;		/* bytes in the data file */
-	uint64_t nsums;		/* checksums in the .sum file */
+	uint64_t nsums;		/* chunks the .sum file covers */
+};
+
+/*
+ * The checksums of one chunk, as a .sum file of a version 2 store keeps
+ * them (16 bytes, little-endian, in one 4 KiB block, so that a power cut
+ * leaves both old or both new). @cur covers the chunk's bytes now; @prev
+ * its bytes at the last sync while the chunk has changed since, else
+ * equal to @cur. 0 stands for a chunk of zeros. A version 1 store keeps
+ * @cur alone; it reads back with @prev equal to it.
+ */
+struct csum {
+	uint64_t cur, prev;
+};
+
+/*
+ * The chunks of an object changed since the last completed sync, as
+ * sorted, disjoint, non-touching ranges [r[i][0], r[i][1]) of chunk
+ * numbers in the object (offset / CHUNK). Their @prev holds what the last
+ * sync made durable, so a second change keeps it. Only version 2 stores
+ * keep these. Owned by the open object; when the cache lets the object
+ * go before the next sync, it waits in the store's parked table (under
+ * dir_store.mu) for the object's next open.
+ */
+struct dchunks {
+	uint64_t id;		/* the object's, while parked */
+	struct dchunks *next;	/* parked hash chain */
+	uint64_t (*r)[2];
+	size_t n, cap;
 };
 
 #define DIR_CACHE_OBJECTS 256u	/* idle objects kept open, by default */
@@ -66,10 +102,12 @@ struct obj {
 	uint64_t id;
 	int odfd, mfd;		/* its directory and meta file; fixed */
 	bool ro;		/* the store is read-only; fixed */
+	bool pairs;		/* format 2: checksum pairs; fixed */
 	pthread_rwlock_t lock;	/* shared to look, exclusive to change */
 	/* Under lock: shared to read, exclusive to change. */
 	uint64_t size, chunks;	/* as in the meta file */
 	bool excl;		/* the holder of lock holds it exclusive */
+	struct dchunks *dc;	/* changed since the last sync, or NULL */
 	/* Filled under seg_mu by holders of the shared lock (which never
 	 * empty a slot); emptied or replaced only under the exclusive lock. */
 	pthread_mutex_t seg_mu;
@@ -88,6 +126,7 @@ struct dir_store {
 	int dirfd, objfd, lockfd, idfd;	/* set at open, never change */
 	uint64_t capacity;		/* 0: host free space + used */
 	bool readonly;			/* opened OBJSTORE_OPEN_READONLY */
+	bool pairs;			/* format 2 (checksum pairs) */
 	/*
 	 * Shared by calls on one object (each then takes that object's own
 	 * lock); exclusive for create, remove and sync, which change the
@@ -109,6 +148,7 @@ struct dir_store {
 	struct obj **buckets;		/* the cache: hash of open objects */
 	size_t nbuckets;		/* a power of two */
 	struct obj lru;			/* list head: lru.next is the newest */
+	struct dchunks **parked;	/* hash of nbuckets chains */
 	size_t ncached;			/* objects in the hash */
 	size_t cache_max;		/* idle objects kept open, at most */
 	uint64_t vfs_avail;		/* host bytes free, as last seen */
@@ -238,13 +278,26 @@ void objstore_dir_put(struct dir_store *ds, struct obj *o, bool failed);
  * exclusive (so nobody is using it): before a remove or a create. */
 void objstore_dir_drop(struct dir_store *ds, uint64_t id);
 /* Read the chunk count of object @id from its meta file without caching
- * it (for the scan at open). */
+ * it (for the scan at open); *@blank if the meta file is empty (see
+ * meta_load() in dir_cache.c). */
 int objstore_dir_peek_chunks(struct dir_store *ds, uint64_t id,
-			     uint64_t *chunks);
+			     uint64_t *chunks, bool *blank);
+/* Make object @id, whose meta file is empty, an empty object again: its
+ * segment files go, its meta is written afresh. For the scan at a
+ * read-write open, before any call can use the object. */
+int objstore_dir_clear_blank(struct dir_store *ds, uint64_t id);
 /* Write @o's size and chunk count to its meta file (exclusive lock). */
 int objstore_dir_meta_save(const struct obj *o, struct mixfs_err *err);
 /* Close segment @g's files and mark it unused. */
 void objstore_dir_seg_close(struct seg *g);
+/*
+ * After a completed sync (the caller holds ds->lock exclusive): give
+ * every changed chunk of every cached object @prev = @cur again, so that
+ * a stale checksum no longer passes, and forget what changed. Best
+ * effort: a chunk left with a stale @prev is settled by its next change
+ * (see chunk_synced() in dir_data.c).
+ */
+void objstore_dir_settle_all(struct dir_store *ds);
 
 /* --- dir_data.c: the data ops -------------------------------------------- */
 
@@ -258,5 +311,8 @@ int objstore_dir_punch(struct objstore *s, uint64_t id, uint64_t off,
 		       uint64_t len, struct mixfs_err *err);
 int objstore_dir_stat(struct objstore *s, uint64_t id,
 		      struct objstore_stat *st, struct mixfs_err *err);
+/* Give the changed chunks of @o (exclusive lock) @prev = @cur; see
+ * objstore_dir_settle_all(). Does not forget them. */
+void objstore_dir_settle(struct obj *o);
 
 #endif
