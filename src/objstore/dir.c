@@ -544,7 +544,7 @@ static int dir_open(const char *rest, unsigned flags, struct objstore **out,
 	if (ret)
 		goto out_close;
 	ds->base.caps = OBJSTORE_CAP_PERSISTENT | OBJSTORE_CAP_CHECKSUM |
-			OBJSTORE_CAP_DURABLE_SYNC;
+			OBJSTORE_CAP_DURABLE_SYNC | OBJSTORE_CAP_SEEK_HOLES;
 	*out = &ds->base;
 	return 0;
 
@@ -1176,6 +1176,7 @@ const struct objstore_ops objstore_dir_ops = {
 	.truncate = objstore_dir_truncate,
 	.punch = objstore_dir_punch,
 	.stat = objstore_dir_stat,
+	.seek = objstore_dir_seek,
 	.list = dir_list,
 	.getattr = dir_getattr,
 	.setattr = dir_setattr,

@@ -1252,6 +1252,115 @@ out_unlock:
 	return ret;
 }
 
+/* --- holes --------------------------------------------------------------- */
+
+struct seek_arg {
+	int whence;
+	uint64_t next;		/* SEEK_HOLE: the chunk expected next */
+	uint64_t found;		/* the chunk found */
+};
+
+#define SEEK_FOUND	(-EALREADY)	/* ends sums_walk(): found */
+
+/*
+ * A chunk is data if either of its checksums is: one whose current value
+ * is 0 (zeros) may still read as its synced bytes after a power cut. The
+ * sparse parts of the .sum file, which sums_walk() skips, are holes.
+ */
+static int seek_fn(struct obj *o, struct seg *g, uint64_t first, size_t k,
+		   struct csum *sums, void *arg, struct mixfs_err *err)
+{
+	struct seek_arg *a = arg;
+	size_t i;
+
+	(void)o; (void)g; (void)err;
+	if (a->whence == SEEK_HOLE && first > a->next) {
+		a->found = a->next;
+		return SEEK_FOUND;
+	}
+	for (i = 0; i < k; i++) {
+		bool data = sums[i].cur || sums[i].prev;
+
+		if (data == (a->whence == SEEK_DATA)) {
+			a->found = first + i;
+			return SEEK_FOUND;
+		}
+	}
+	a->next = first + k;
+	return 0;
+}
+
+/* Seek in [@pos, @end), which lies in segment @no: 1 with *@out set when
+ * found, 0 when not. */
+static int seg_seek(struct obj *o, uint64_t no, uint64_t pos, uint64_t end,
+		    int whence, uint64_t *out, struct mixfs_err *err)
+{
+	uint64_t base = no << SEG_SHIFT, first = (pos - base) / CHUNK;
+	uint64_t stop = (end - base + CHUNK - 1) / CHUNK;
+	struct seek_arg a = { whence, first, 0 };
+	struct seg tmp, *g;
+	int ret = seg_get(o, no, false, &tmp, &g, err);
+
+	if (!ret && g->sfd < 0) {	/* no checksums: all of it a hole */
+		a.found = first;
+		ret = whence == SEEK_HOLE ? SEEK_FOUND : 0;
+	} else if (!ret) {
+		ret = sums_walk(o, g, first, stop, seek_fn, &a, err);
+		if (!ret && whence == SEEK_HOLE && a.next < stop) {
+			a.found = a.next;	/* holes past the .sum file */
+			ret = SEEK_FOUND;
+		}
+	}
+	seg_put(g, &tmp);
+	if (ret != SEEK_FOUND)
+		return ret;
+	*out = base + a.found * CHUNK;
+	if (*out < pos)
+		*out = pos;
+	return 1;
+}
+
+int objstore_dir_seek(struct objstore *s, uint64_t id, uint64_t off,
+		      int whence, uint64_t *out, struct mixfs_err *err)
+{
+	struct dir_store *ds = to_dir(s);
+	uint64_t pos, end, no, soff, slen;
+	struct obj *o;
+	int ret;
+
+	pthread_rwlock_rdlock(&ds->lock);
+	ret = objstore_dir_get(ds, id, false, &o, err);
+	if (ret)
+		goto out_unlock;
+	if (off >= o->size) {
+		ret = -ENXIO;
+		goto out_put;
+	}
+	/* Every chunk under the size holds data: no hole but the end. */
+	if (o->chunks >= (o->size + CHUNK - 1) / CHUNK) {
+		*out = whence == SEEK_DATA ? off : o->size;
+		goto out_put;
+	}
+	end = o->size;
+	for (pos = off; pos < end; pos += slen) {
+		slen = seg_piece(pos, end, &no, &soff);
+		ret = seg_seek(o, no, pos, pos + slen, whence, out, err);
+		if (ret)
+			break;
+	}
+	if (ret == 0 && whence == SEEK_DATA)	/* only holes to the end */
+		ret = -ENXIO;
+	else if (ret == 0)			/* the end is the hole */
+		*out = end;
+	else if (ret == 1)
+		ret = 0;
+out_put:
+	objstore_dir_put(ds, o, false);
+out_unlock:
+	pthread_rwlock_unlock(&ds->lock);
+	return ret;
+}
+
 int objstore_dir_stat(struct objstore *s, uint64_t id,
 		      struct objstore_stat *st, struct mixfs_err *err)
 {

@@ -309,6 +309,8 @@ int objstore_dir_truncate(struct objstore *s, uint64_t id, uint64_t size,
 			  struct mixfs_err *err);
 int objstore_dir_punch(struct objstore *s, uint64_t id, uint64_t off,
 		       uint64_t len, struct mixfs_err *err);
+int objstore_dir_seek(struct objstore *s, uint64_t id, uint64_t off,
+		      int whence, uint64_t *out, struct mixfs_err *err);
 int objstore_dir_stat(struct objstore *s, uint64_t id,
 		      struct objstore_stat *st, struct mixfs_err *err);
 /* Give the changed chunks of @o (exclusive lock) @prev = @cur; see
