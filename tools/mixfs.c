@@ -764,8 +764,8 @@ static int scrub_report(const char *text)
 		io = scrub_num(text, "scrub_io_errors");
 	const char *p;
 
-	printf("damage: %llu range%s lost, %llu corrected, %llu I/O error%s\n",
-	       err, err == 1 ? "" : "s", cor, io, io == 1 ? "" : "s");
+	printf("damage: %llu lost, %llu corrected (ranges of file data or database records), %llu I/O error%s\n",
+	       err, cor, io, io == 1 ? "" : "s");
 	for (p = strstr(text, "scrub_damage: "); p;
 	     p = strstr(p + 1, "\nscrub_damage: ")) {
 		if (*p == '\n')

@@ -72,9 +72,10 @@ static const char *const state_names[] = {
 };
 
 struct scrub_damage {
-	uint64_t ino, off, len;
+	uint64_t ino, off, len;	/* ino 0: a database record */
 	bool corrected;
-	char path[256];		/* "" when not looked up or not found */
+	char path[256];		/* "" when not looked up or not found; a
+				 * record: the last good key before it, hex */
 };
 
 struct tfs_scrub {
@@ -614,9 +615,7 @@ static void report_record(struct scrub_run *r, const unsigned char *after,
 	for (size_t i = 0; i < n; i++)
 		snprintf(hex + 2 * i, 3, "%02x", after[i]);
 	hex[2 * n] = '\0';
-	pthread_mutex_lock(&r->sc->lock);
-	r->sc->errors++;
-	pthread_mutex_unlock(&r->sc->lock);
+	keep_damage(r->sc, 0, 0, 0, false, hex);
 	if (r->ev)
 		evt_emit(r->ev, EVT_CHECKSUM_ERROR, "op", "scrub",
 			 "store", "metadata", "after_key", hex, "error", why,
@@ -817,25 +816,55 @@ static int walk_cb(void *arg, rocksdb_iterator_t *it, const unsigned char *k,
 }
 
 /*
- * After a batch failed: report it, and go on at the next kind of key
- * (the first byte after the last good key's), as nothing can be read
- * past damage inside one table block. Returns 1 to go on, 0 at the end.
+ * After a batch failed: report it (with @report), and find where reading
+ * can go on. Nothing says where the damaged table block ends, so probe
+ * past it: the first nine bytes of the last good key (a kind and an inode
+ * or object number) as a number, plus 1, 2, 4, ... until a seek there
+ * reads. The keys skipped are at most twice the damage's span. Returns 1
+ * to go on (the walk positioned at the probe), 0 when nothing past it
+ * reads, -ENOMEM.
  */
-static int skip_damage(struct scrub_run *r, struct kwalk *w)
+static int skip_damage(struct scrub_run *r, struct kwalk *w, bool report)
 {
-	unsigned char next;
+	unsigned char base[9] = { 0 };
 	bool corrupt = strstr(w->errstr, "Corruption") != NULL;
 
-	if (corrupt)
+	if (report && corrupt)
 		report_record(r, w->last, w->llen, w->errstr);
-	else
+	else if (report)
 		report_io(r, 0, -EIO);
 	rocksdb_free(w->errstr);
 	w->errstr = NULL;
-	if (!w->llen || w->last[0] == 0xff)
-		return 0;
-	next = (unsigned char)(w->last[0] + 1);
-	return kwalk_set(w, &next, 1, false) ? -ENOMEM : 1;
+	memcpy(base, w->last, w->llen < 9 ? w->llen : 9);
+	for (unsigned k = 0; k < 72 && !stopped(r->sc); k++) {
+		unsigned char probe[9];
+		unsigned carry = 1u << (k % 8);
+		rocksdb_iterator_t *it;
+		char *e = NULL;
+		bool valid;
+
+		memcpy(probe, base, 9);
+		for (int i = 8 - (int)(k / 8); i >= 0 && carry; i--) {
+			carry += probe[i];
+			probe[i] = (unsigned char)carry;
+			carry >>= 8;
+		}
+		if (carry)
+			return 0;	/* past the last possible key */
+		it = rocksdb_create_iterator(w->db, w->ro);
+		rocksdb_iter_seek(it, (const char *)probe, 9);
+		valid = rocksdb_iter_valid(it);
+		rocksdb_iter_get_error(it, &e);
+		rocksdb_iter_destroy(it);
+		if (e) {
+			rocksdb_free(e);
+			continue;
+		}
+		if (!valid)
+			return 0;
+		return kwalk_set(w, probe, 9, false) ? -ENOMEM : 1;
+	}
+	return 0;
 }
 
 static int count_files(struct scrub_run *r)
@@ -851,8 +880,10 @@ static int count_files(struct scrub_run *r)
 		if (ret == 0)
 			break;
 		if (ret == -EIO) {	/* reported by the walk that follows */
-			rocksdb_free(w.errstr);
-			ret = 0;
+			ret = skip_damage(r, &w, false);
+			if (ret == 1 && w.last[0] == TFS_K_INODE)
+				continue;
+			ret = ret < 0 ? ret : 0;
 			break;
 		}
 		if (ret == 1 && stopped(r->sc))
@@ -885,7 +916,7 @@ static int walk_all(struct scrub_run *r)
 		if (ret == -EAGAIN) {
 			ret = kwalk_set(&w, past_data, 2, false);
 		} else if (ret == -EIO) {
-			ret = skip_damage(r, &w);
+			ret = skip_damage(r, &w, true);
 			if (ret == 0)
 				break;		/* nothing past the damage */
 			ret = ret == 1 ? 0 : ret;
@@ -1116,6 +1147,11 @@ void tfs_scrub_status(struct tfs *fs, bool damage, struct fsd_buf *out)
 			path[j] = (unsigned char)d->path[j] < 0x20 ||
 				  d->path[j] == 0x7f ? '?' : d->path[j];
 		path[j] = '\0';
+		if (!d->ino) {	/* a database record: path is the key */
+			fsd_buf_printf(out, "scrub_damage: lost database records after key %s\n",
+				       d->path);
+			continue;
+		}
 		fsd_buf_printf(out, "scrub_damage: %s ino %" PRIu64
 			       " offset %" PRIu64 " length %" PRIu64 "%s%s\n",
 			       d->corrected ? "corrected" : "lost", d->ino,
