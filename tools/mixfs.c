@@ -791,20 +791,30 @@ static int scrub_show(const char *mp, const char *text)
 	return scrub_report(text);
 }
 
-/* Ask "scrub ..." of @mp; on failure say why (the daemon's sentence). */
-static int scrub_ask(const char *mp, const char *cmd, char *out, size_t size)
+/* Say why the command to @mp failed with @ret: the daemon's sentence in
+ * @out ("error: ..."), or that @mp is no mount of ours. */
+static void scrub_error(const char *mp, int ret, const char *out)
 {
-	int ret = ctl_ask(mp, cmd, out, size);
-
-	if (ret == -ENOENT || ret == -ENOTDIR || ret == -EACCES ||
-	    (ret && strncmp(out, "error: ", 7))) {
+	if (ret == -EROFS)
+		fprintf(stderr, "%s: %s is mounted read-only: its control file takes no commands\n",
+			cmd_name, mp);
+	else if (strncmp(out, "error: ", 7))
 		fprintf(stderr, "%s: %s is not a mounted mixfs filesystem: %s\n",
 			cmd_name, mp, strerror(-ret));
-		return ret;
-	}
-	if (ret)
+	else
 		fprintf(stderr, "%s: %.*s\n", cmd_name,
 			(int)strcspn(out + 7, "\n"), out + 7);
+}
+
+/* Ask @cmd of @mp; on failure say why. */
+static int scrub_ask(const char *mp, const char *cmd, char *out, size_t size)
+{
+	int ret;
+
+	out[0] = '\0';
+	ret = ctl_ask(mp, cmd, out, size);
+	if (ret)
+		scrub_error(mp, ret, out);
 	return ret;
 }
 
@@ -912,13 +922,13 @@ static int cmd_scrub(int argc, char **argv)
 	snprintf(cmd, sizeof(cmd), "scrub start%s%s", rate ? " rate=" : "",
 		 rate ? rate : "");
 	ret = ctl_ask(mp, cmd, out, sizeof(out));
-	if (ret == -EBUSY) {
+	if (ret == -EBUSY && !strncmp(out, "error: ", 7)) {
 		fprintf(stderr, "%s: a scrub of %s is already running: watch it with 'mixfs scrub --status %s', stop it with 'mixfs scrub --cancel %s'\n",
 			cmd_name, mp, mp, mp);
 		return 2;
 	}
 	if (ret) {
-		scrub_ask(mp, cmd, out, sizeof(out));
+		scrub_error(mp, ret, out);
 		return 2;
 	}
 	if (background) {
