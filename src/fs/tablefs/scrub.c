@@ -336,6 +336,8 @@ struct scrub_run {
 	struct objstore *remote;	/* data store, or a cache's remote */
 	struct objstore *local;		/* a cache's local store, or NULL */
 	uint64_t ino;			/* file being read */
+	uint64_t path_ino;		/* whose path is in path (0: none) */
+	char *path;			/* SCRUB_PATH_MAX bytes */
 	uint64_t counted;		/* bytes of it counted as scanned */
 	uint64_t want;			/* bytes of it the total counted */
 };
@@ -556,42 +558,42 @@ static void keep_damage(struct tfs_scrub *sc, uint64_t ino, uint64_t off,
 	pthread_mutex_unlock(&sc->lock);
 }
 
-/* A damaged range of file @ino (corrected: a good copy repaired it). */
+/* A damaged range of file r->ino (corrected: a good copy repaired it). */
 static void report_range(struct scrub_run *r, uint64_t off, uint64_t len,
 			 bool corrected, const char *store)
 {
 	struct tfs_scrub *sc = r->sc;
-	char num[24], o[24], l[24], *path = malloc(SCRUB_PATH_MAX);
+	char num[24], o[24], l[24];
 	struct evt_kv kv[6];
 	size_t n = 0;
 	bool look;
 
-	pthread_mutex_lock(&sc->lock);
-	look = sc->paths < SCRUB_PATHS;
-	sc->paths += look;
-	pthread_mutex_unlock(&sc->lock);
-	if (path) {
-		path[0] = '\0';
+	/* One lookup per file, whatever number of ranges it has. */
+	if (r->path_ino != r->ino) {
+		r->path_ino = r->ino;
+		r->path[0] = '\0';
+		pthread_mutex_lock(&sc->lock);
+		look = sc->paths < SCRUB_PATHS;
+		sc->paths += look;
+		pthread_mutex_unlock(&sc->lock);
 		if (look)
-			find_path(r, r->ino, path, SCRUB_PATH_MAX);
+			find_path(r, r->ino, r->path, SCRUB_PATH_MAX);
 	}
-	keep_damage(sc, r->ino, off, len, corrected, path ? path : "");
+	keep_damage(sc, r->ino, off, len, corrected, r->path);
 	if (!r->ev)
-		goto out;
+		return;
 	snprintf(num, sizeof(num), "%" PRIu64, r->ino);
 	snprintf(o, sizeof(o), "%" PRIu64, off);
 	snprintf(l, sizeof(l), "%" PRIu64, len);
 	kv[n++] = (struct evt_kv){ "op", "scrub", (size_t)-1 };
 	kv[n++] = (struct evt_kv){ "ino", num, (size_t)-1 };
-	if (path && path[0])
-		kv[n++] = (struct evt_kv){ "path", path, (size_t)-1 };
+	if (r->path[0])
+		kv[n++] = (struct evt_kv){ "path", r->path, (size_t)-1 };
 	kv[n++] = (struct evt_kv){ "offset", o, (size_t)-1 };
 	kv[n++] = (struct evt_kv){ "length", l, (size_t)-1 };
 	kv[n++] = (struct evt_kv){ "store", store, (size_t)-1 };
 	evt_emitv(r->ev, corrected ? EVT_CHECKSUM_CORRECTED :
 		  EVT_CHECKSUM_ERROR, kv, n, NULL);
-out:
-	free(path);
 }
 
 static void report_io(struct scrub_run *r, uint64_t ino, int rc)
@@ -965,7 +967,8 @@ static void *scrub_main(void *arg)
 	r.ro = rocksdb_readoptions_create();
 	r.buf = malloc(TFS_VERIFY_PIECE);
 	r.buf2 = malloc(TFS_VERIFY_PIECE);
-	if (r.ro && r.buf && r.buf2) {
+	r.path = malloc(SCRUB_PATH_MAX);
+	if (r.ro && r.buf && r.buf2 && r.path) {
 		rocksdb_readoptions_set_verify_checksums(r.ro, 1);
 		/* The mount's hot blocks stay in the cache. */
 		rocksdb_readoptions_set_fill_cache(r.ro, 0);
@@ -974,9 +977,9 @@ static void *scrub_main(void *arg)
 			ret = walk_all(&r);
 	}
 	pthread_mutex_lock(&sc->lock);
-	if (ret == -ECANCELED)
+	if (ret == -ECANCELED) {
 		end = SCRUB_CANCELLED;
-	else if (ret) {
+	} else if (ret) {
 		end = SCRUB_FAILED;
 		snprintf(sc->why, sizeof(sc->why), "%s", strerror(-ret));
 	}
@@ -987,6 +990,7 @@ static void *scrub_main(void *arg)
 	rocksdb_readoptions_destroy(r.ro);
 	free(r.buf);
 	free(r.buf2);
+	free(r.path);
 	return NULL;
 }
 
