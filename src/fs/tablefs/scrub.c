@@ -85,7 +85,6 @@ struct tfs_scrub {
 	pthread_t thread;
 	bool joinable;			/* started and not yet joined */
 	bool stop;			/* cancel or unmount asked */
-	bool unmount;			/* the stop is the unmount's */
 	enum scrub_state state;
 	uint64_t rate;			/* bytes per second, 0: no limit */
 	struct timespec started, finished;	/* CLOCK_REALTIME */
@@ -1023,10 +1022,6 @@ int tfs_scrub_start(struct tfs *fs, uint64_t rate, struct mixfs_err *err)
 		return mixfs_err_set(err, -EBUSY,
 			"a scrub is already running (scrub status to watch it, scrub cancel to stop it)");
 	}
-	if (sc->unmount) {
-		pthread_mutex_unlock(&sc->lock);
-		return mixfs_err_set(err, -ESHUTDOWN, "the filesystem is being unmounted");
-	}
 	sc->stop = false;
 	sc->state = SCRUB_RUNNING;
 	sc->rate = rate;
@@ -1089,7 +1084,6 @@ void tfs_scrub_stop(struct tfs *fs)
 		return;
 	pthread_mutex_lock(&sc->lock);
 	sc->stop = true;
-	sc->unmount = true;
 	join = sc->joinable;
 	sc->joinable = false;
 	pthread_cond_broadcast(&sc->cond);

@@ -255,8 +255,7 @@ int tfs_fsck(const char *uri, bool repair, struct fsd_buf *out,
  * removed meanwhile are not errors.
  *
  * tfs_scrub_start(): start one, reading at most @rate bytes per second (0:
- * no limit). -EBUSY while one runs, -ESHUTDOWN after tfs_scrub_stop(),
- * -ENOMEM, -EAGAIN (no thread).
+ * no limit). -EBUSY while one runs, -ENOMEM, -EAGAIN (no thread).
  * tfs_scrub_cancel(): ask the running scrub to stop and wait up to
  * @wait_ms for it to end (state "cancelled"). -ESRCH when none runs.
  * tfs_scrub_status(): "scrub_KEY: value" lines: state (idle, running,
