@@ -780,6 +780,7 @@ static int scrub_report(const char *text)
 static int scrub_show(const char *mp, const char *text)
 {
 	char state[32], prog[160];
+	const char *fail;
 
 	scrub_state(text, state, sizeof(state));
 	scrub_progress(text, prog, sizeof(prog));
@@ -788,6 +789,10 @@ static int scrub_show(const char *mp, const char *text)
 	scrub_print_time("finished", scrub_num(text, "scrub_finished"));
 	printf("scanned: %s, %llu records\n", prog,
 	       scrub_num(text, "scrub_records"));
+	fail = strstr(text, "scrub_failure: ");
+	if (fail)
+		printf("failed: %.*s\n", (int)strcspn(fail + 15, "\n"),
+		       fail + 15);
 	return scrub_report(text);
 }
 
