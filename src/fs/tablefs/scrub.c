@@ -351,7 +351,7 @@ struct kwalk {
 	rocksdb_t *db;
 	rocksdb_readoptions_t *ro;
 	unsigned char *last;		/* last key handed out (malloc'd) */
-	size_t llen;
+	size_t llen, cap;
 	bool after;			/* resume after last, not at it */
 	char *errstr;			/* the failed batch's error */
 };
@@ -359,13 +359,18 @@ struct kwalk {
 static int kwalk_set(struct kwalk *w, const void *key, size_t klen,
 		     bool after)
 {
-	unsigned char *k = malloc(klen ? klen : 1);
+	/* Called for every key: the buffer only ever grows. */
+	if (klen > w->cap || !w->last) {
+		size_t cap = klen > 64 ? klen : 64;
+		unsigned char *k = malloc(cap);
 
-	if (!k)
-		return -ENOMEM;
-	memcpy(k, key, klen);
-	free(w->last);
-	w->last = k;
+		if (!k)
+			return -ENOMEM;
+		free(w->last);
+		w->last = k;
+		w->cap = cap;
+	}
+	memmove(w->last, key, klen);
 	w->llen = klen;
 	w->after = after;
 	return 0;
@@ -494,7 +499,7 @@ static void find_path(struct scrub_run *r, uint64_t ino, char *path,
 		      size_t size)
 {
 	unsigned char start = TFS_K_INODE;
-	struct kwalk w = { r->fs->db, r->ro, NULL, 0, false, NULL };
+	struct kwalk w = { .db = r->fs->db, .ro = r->ro };
 	struct dirs d = { 0 };
 	struct find_name f = { .target = ino };
 	uint64_t dir = 0, parent;
@@ -871,7 +876,7 @@ static int skip_damage(struct scrub_run *r, struct kwalk *w, bool report)
 static int count_files(struct scrub_run *r)
 {
 	unsigned char start = TFS_K_INODE;
-	struct kwalk w = { r->fs->db, r->ro, NULL, 0, false, NULL };
+	struct kwalk w = { .db = r->fs->db, .ro = r->ro };
 	int ret = kwalk_set(&w, &start, 1, false);
 
 	while (ret == 0 || ret == 1) {
@@ -903,7 +908,7 @@ static int walk_all(struct scrub_run *r)
 {
 	static const char past_data[2] = { OBJSTORE_ROCKSDB_PREFIX,
 					     FK_OK_DATA + 1 };
-	struct kwalk w = { r->fs->db, r->ro, NULL, 0, false, NULL };
+	struct kwalk w = { .db = r->fs->db, .ro = r->ro };
 	struct walk_pos p = { .r = r };
 	int ret = kwalk_set(&w, "", 0, false);
 
