@@ -22,7 +22,7 @@
  * through the cache, which fetches it again from the remote and rewrites
  * it: checksum_corrected.
  *
- * Not starving the mount: no lock of the filesystem is held at any time
+ * Not starving the mount: the thread holds no lock of the filesystem
  * (reads of RocksDB and the stores need none, see tablefs.h); an iterator
  * lives for at most SCRUB_BATCH keys and never across a data read, so it
  * pins neither memtables nor old table files for long; the thread runs at
