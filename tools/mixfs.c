@@ -1,5 +1,5 @@
 /*
- * mixfs.c - the mixfs command: mkfs, mount, umount, fsck, status, and the
+ * mixfs.c - the mixfs command: mkfs, mount, umount, fsck, status, scrub, and the
  * subcommands other files provide (events, bench).
  *
  * This is where people see errors: libraries fill struct mixfs_err and
@@ -664,6 +664,293 @@ static int cmd_fsck(int argc, char **argv)
 	return 4;
 }
 
+/* --- scrub -------------------------------------------------------------- */
+
+static const char scrub_usage[] =
+"usage: mixfs scrub [--background] [--rate MIB] MOUNTPOINT\n"
+"       mixfs scrub --status MOUNTPOINT\n"
+"       mixfs scrub --cancel MOUNTPOINT\n"
+"  Read every record and all file data of a mounted filesystem in the\n"
+"  background, so that the stores verify their checksums. Each damaged range\n"
+"  is a checksum_error event (checksum_corrected where a cache: store\n"
+"  repaired it from its remote), see mixfs events. Without --background,\n"
+"  shows the progress until the scrub ends.\n"
+"  --background  start it and return at once\n"
+"  --rate MIB    read at most MIB MiB per second (default: no limit)\n"
+"  --status      show the running or last scrub and the damage it found\n"
+"  --cancel      stop the running scrub\n"
+"Ctrl-C while watching leaves the scrub running (exit 130).\n"
+"Exit status:\n"
+"  0  no damage (a range a cache repaired is said, but counts as clean)\n"
+"  1  damage found: data lost, records or reads failing (listed)\n"
+"  2  usage error, not a mixfs mount, already running, none to cancel,\n"
+"     cancelled or failed without damage found\n";
+
+static volatile sig_atomic_t scrub_interrupted;
+
+static void scrub_on_sigint(int sig)
+{
+	(void)sig;
+	scrub_interrupted = 1;
+}
+
+/* Value of "@key: " in @text, 0 when absent. */
+static unsigned long long scrub_num(const char *text, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p)
+		if (!strncmp(p, key, n) && p[n] == ':')
+			return strtoull(p + n + 1, NULL, 10);
+	return 0;
+}
+
+/* The state word ("running", ...) into @out. */
+static void scrub_state(const char *text, char *out, size_t size)
+{
+	const char *p = strstr(text, "scrub_state: ");
+
+	snprintf(out, size, "%.*s", p ? (int)strcspn(p + 13, "\n") : 7,
+		 p ? p + 13 : "unknown");
+}
+
+static void scrub_size(char *buf, size_t size, unsigned long long b)
+{
+	if (b >= 1ull << 30)
+		snprintf(buf, size, "%.1f GiB", (double)b / (1 << 30));
+	else if (b >= 1ull << 20)
+		snprintf(buf, size, "%.1f MiB", (double)b / (1 << 20));
+	else if (b >= 1ull << 10)
+		snprintf(buf, size, "%.1f KiB", (double)b / (1 << 10));
+	else
+		snprintf(buf, size, "%llu B", b);
+}
+
+/* "45.2% (1.2 GiB of 2.7 GiB), 12 of 40 files" */
+static void scrub_progress(const char *text, char *out, size_t size)
+{
+	unsigned long long b = scrub_num(text, "scrub_bytes_scanned"),
+		t = scrub_num(text, "scrub_bytes_total");
+	char sb[32], st[32];
+
+	scrub_size(sb, sizeof(sb), b);
+	scrub_size(st, sizeof(st), t);
+	snprintf(out, size, "%.1f%% (%s of %s), %llu of %llu files",
+		 t ? 100.0 * (double)(b < t ? b : t) / (double)t : 100.0,
+		 sb, st, scrub_num(text, "scrub_files_scanned"),
+		 scrub_num(text, "scrub_files_total"));
+}
+
+static void scrub_print_time(const char *what, unsigned long long t)
+{
+	char buf[64];
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!t) {
+		printf("%s: -\n", what);
+		return;
+	}
+	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %z",
+		 localtime_r(&tt, &tm));
+	printf("%s: %s\n", what, buf);
+}
+
+/* The damage and error counts of the answer @text; 1 when any. */
+static int scrub_report(const char *text)
+{
+	unsigned long long err = scrub_num(text, "scrub_errors"),
+		cor = scrub_num(text, "scrub_corrected"),
+		io = scrub_num(text, "scrub_io_errors");
+	const char *p;
+
+	printf("damage: %llu lost, %llu corrected (ranges of file data or database records), %llu I/O error%s\n",
+	       err, cor, io, io == 1 ? "" : "s");
+	for (p = strstr(text, "scrub_damage: "); p;
+	     p = strstr(p + 1, "\nscrub_damage: ")) {
+		if (*p == '\n')
+			p++;
+		printf("  %.*s\n", (int)strcspn(p + 14, "\n"), p + 14);
+	}
+	if (err > 32)
+		printf("  (the first 32 are listed; mixfs events names them all)\n");
+	return err || io ? 1 : 0;
+}
+
+static int scrub_show(const char *mp, const char *text)
+{
+	char state[32], prog[160];
+	const char *fail;
+
+	scrub_state(text, state, sizeof(state));
+	scrub_progress(text, prog, sizeof(prog));
+	printf("scrub of %s: %s\n", mp, state);
+	scrub_print_time("started", scrub_num(text, "scrub_started"));
+	scrub_print_time("finished", scrub_num(text, "scrub_finished"));
+	printf("scanned: %s, %llu records\n", prog,
+	       scrub_num(text, "scrub_records"));
+	fail = strstr(text, "scrub_failure: ");
+	if (fail)
+		printf("failed: %.*s\n", (int)strcspn(fail + 15, "\n"),
+		       fail + 15);
+	return scrub_report(text);
+}
+
+/* Say why the command to @mp failed with @ret: the daemon's sentence in
+ * @out ("error: ..."), or that @mp is no mount of ours. */
+static void scrub_error(const char *mp, int ret, const char *out)
+{
+	if (ret == -EROFS)
+		fprintf(stderr, "%s: %s is mounted read-only: its control file takes no commands\n",
+			cmd_name, mp);
+	else if (strncmp(out, "error: ", 7))
+		fprintf(stderr, "%s: %s is not a mounted mixfs filesystem: %s\n",
+			cmd_name, mp, strerror(-ret));
+	else
+		fprintf(stderr, "%s: %.*s\n", cmd_name,
+			(int)strcspn(out + 7, "\n"), out + 7);
+}
+
+/* Ask @cmd of @mp; on failure say why. */
+static int scrub_ask(const char *mp, const char *cmd, char *out, size_t size)
+{
+	int ret;
+
+	out[0] = '\0';
+	ret = ctl_ask(mp, cmd, out, size);
+	if (ret)
+		scrub_error(mp, ret, out);
+	return ret;
+}
+
+/* Watch the scrub of @mp until it ends or Ctrl-C. */
+static int scrub_watch(const char *mp, char *out, size_t size)
+{
+	bool tty = isatty(STDOUT_FILENO);
+	struct timespec t0, now, last = { 0 };
+	char state[32], prog[160];
+	struct sigaction sa = { .sa_handler = scrub_on_sigint };
+	double secs;
+	int ret;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (scrub_interrupted) {
+			printf("%sinterrupted: the scrub goes on in the background.\n"
+			       "Watch it with 'mixfs scrub --status %s', stop it with 'mixfs scrub --cancel %s'.\n",
+			       tty ? "\n" : "", mp, mp);
+			return 130;
+		}
+		ret = ctl_ask(mp, "scrub status", out, size);
+		if (scrub_interrupted)
+			continue;	/* the request may have been cut short */
+		if (ret) {
+			fprintf(stderr, "%s%s: %s is no longer mounted: the scrub ended with it\n",
+				tty ? "\n" : "", cmd_name, mp);
+			return 2;
+		}
+		scrub_state(out, state, sizeof(state));
+		if (strcmp(state, "running"))
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		secs = (double)(now.tv_sec - t0.tv_sec) +
+		       (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+		scrub_progress(out, prog, sizeof(prog));
+		if (tty) {
+			printf("\rscrubbing: %s, %.0f s, %llu errors\033[K",
+			       prog, secs, scrub_num(out, "scrub_errors"));
+			fflush(stdout);
+		} else if (now.tv_sec - last.tv_sec >= 5) {
+			printf("scrubbing: %s, %.0f s, %llu errors\n", prog,
+			       secs, scrub_num(out, "scrub_errors"));
+			fflush(stdout);
+			last = now;
+		}
+		usleep(tty ? 200000 : 100000);
+	}
+	if (tty)
+		printf("\r\033[K");
+	signal(SIGINT, SIG_DFL);
+	return 0;
+}
+
+static int cmd_scrub(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "background", no_argument, NULL, 'b' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "status", no_argument, NULL, 's' },
+		{ "cancel", no_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	static char out[65536];
+	bool background = false, status = false, cancel = false;
+	const char *rate = NULL, *mp;
+	char cmd[64], state[32];
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "+br:sch", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b': background = true; break;
+		case 'r':
+			if (strspn(optarg, "0123456789") != strlen(optarg) ||
+			    !*optarg || strlen(optarg) > 12)
+				die_usage(scrub_usage, "bad rate '%s' (whole MiB per second)", optarg);
+			rate = optarg;
+			break;
+		case 's': status = true; break;
+		case 'c': cancel = true; break;
+		case 'h': fputs(scrub_usage, stdout); return 0;
+		default: die_usage(scrub_usage, "bad option");
+		}
+	}
+	if (optind != argc - 1)
+		die_usage(scrub_usage, "want exactly one MOUNTPOINT");
+	if (status + cancel > 1 || ((status || cancel) && (background || rate)))
+		die_usage(scrub_usage, "--status and --cancel go alone");
+	mp = argv[optind];
+	if (status) {
+		if (scrub_ask(mp, "scrub status", out, sizeof(out)))
+			return 2;
+		return scrub_show(mp, out);
+	}
+	if (cancel) {
+		if (scrub_ask(mp, "scrub cancel", out, sizeof(out)))
+			return 2;
+		scrub_state(out, state, sizeof(state));
+		printf("scrub of %s: %s\n", mp, state);
+		return 0;
+	}
+	snprintf(cmd, sizeof(cmd), "scrub start%s%s", rate ? " rate=" : "",
+		 rate ? rate : "");
+	ret = ctl_ask(mp, cmd, out, sizeof(out));
+	if (ret == -EBUSY && !strncmp(out, "error: ", 7)) {
+		fprintf(stderr, "%s: a scrub of %s is already running: watch it with 'mixfs scrub --status %s', stop it with 'mixfs scrub --cancel %s'\n",
+			cmd_name, mp, mp, mp);
+		return 2;
+	}
+	if (ret) {
+		scrub_error(mp, ret, out);
+		return 2;
+	}
+	if (background) {
+		printf("scrub of %s started: watch it with 'mixfs scrub --status %s'\n",
+		       mp, mp);
+		return 0;
+	}
+	ret = scrub_watch(mp, out, sizeof(out));
+	if (ret)
+		return ret;
+	ret = scrub_show(mp, out);
+	scrub_state(out, state, sizeof(state));
+	if (!ret && strcmp(state, "done"))
+		ret = 2;
+	return ret;
+}
+
 /* --- main --------------------------------------------------------------- */
 
 static const char main_usage[] =
@@ -674,6 +961,7 @@ static const char main_usage[] =
 "  umount    unmount and wait for the daemon to finish\n"
 "  fsck      check a filesystem that is not mounted\n"
 "  status    show a mounted filesystem's state\n"
+"  scrub     verify every checksum of a mounted filesystem\n"
 "  events    print or follow a filesystem's events\n"
 "  bench     benchmarks (mixfs bench --help)\n"
 "Run 'mixfs COMMAND --help' for a command's options.\n";
@@ -688,6 +976,7 @@ static const struct {
 	{ "unmount", cmd_umount },
 	{ "fsck", cmd_fsck },
 	{ "status", cmd_status },
+	{ "scrub", cmd_scrub },
 	{ "events", mixfs_cmd_events },
 	{ "bench", mixfs_cmd_bench },
 };

@@ -139,6 +139,67 @@ int tfs_inode_delete(struct tfs_txn *t, uint64_t ino);
 void tfs_inode_to_stat(struct tfs *fs, const struct tfs_inode *in,
 		       struct stat *st);
 
+/* --- verifying an object's data (scrub.c; fsck reads the same way) ----- */
+
+#define TFS_VERIFY_PIECE	(1u << 20)	/* bytes read at once */
+#define TFS_VERIFY_CHUNK	4096u		/* unit damage is found in */
+
+/*
+ * One object read whole so that its store verifies every chunk: the
+ * caller fills the fields up to @arg, tfs_obj_verify() the rest.
+ */
+struct tfs_verify {
+	struct objstore *s;
+	uint64_t id;
+	uint64_t size;		/* bytes to read (the object's size) */
+	uint64_t allocated;	/* the object's allocated bytes: reading
+				 * stops once that many bytes of data (non-zero
+				 * chunks) were seen, so the holes of a sparse
+				 * object past its data are not read */
+	unsigned char *buf;	/* TFS_VERIFY_PIECE bytes */
+	/* [@off, @off + @n) read whole into @data (the end of a piece may
+	 * come short: the object is shorter now). Non-zero stops the read
+	 * and is returned. May be NULL. */
+	int (*good)(struct tfs_verify *v, const unsigned char *data,
+		    uint64_t off, size_t n);
+	/* [@off, @off + @len) fails its checksum (-EBADMSG or -EUCLEAN),
+	 * read again chunk by chunk; adjacent chunks come as one range.
+	 * Non-zero stops the read and is returned. */
+	int (*bad)(struct tfs_verify *v, uint64_t off, uint64_t len);
+	void *arg;
+	/* what was found */
+	uint64_t chunks;	/* TFS_VERIFY_CHUNK chunks holding data */
+	uint64_t chunk_end;	/* end of the last of them */
+	uint64_t nbad;		/* ranges handed to bad() */
+	uint64_t end;		/* where reading stopped */
+	uint64_t err_off;	/* a failed read: where */
+	struct mixfs_err err;	/* a failed read: why */
+	/* private */
+	uint64_t bad_off, bad_len;
+};
+
+/*
+ * Read @v->s's object @v->id from 0 to @v->size in TFS_VERIFY_PIECE
+ * pieces, as far as @v->allocated says data lies; a piece failing its
+ * checksum is read again in TFS_VERIFY_CHUNK chunks to hand each damaged
+ * range to bad(). A short read ends it (the object was cut). Returns 0,
+ * a callback's non-zero result, or the negative errno of a read that
+ * failed otherwise (-ENOENT: the object is gone; err_off and err say
+ * where and why). Takes no lock; the store is read as it is, so a range
+ * is only called bad when two reads of it failed.
+ */
+int tfs_obj_verify(struct tfs_verify *v);
+
+/* --- scrub (scrub.c) ------------------------------------------------------ */
+
+/*
+ * The answer to the control command "scrub ARGS" (ARGS: "start
+ * [rate=MIB]", "status", "cancel"; nothing: the usage). -EINVAL for a
+ * malformed command, and those of the calls in tablefs.h.
+ */
+int tfs_scrub_ctl(struct tfs *fs, const char *args, struct fsd_buf *out,
+		  struct mixfs_err *err);
+
 int tfs_super_read(struct tfs *fs, struct mixfs_err *err);
 void tfs_super_write(struct tfs_txn *t, const unsigned char uuid[16],
 		     uint32_t inline_max);

@@ -81,6 +81,8 @@ struct tfs {
 	struct fsd_itable refs;		/* kernel lookup counts */
 	struct fsd_itable opens;	/* open files per inode */
 	struct evt_store *evstore;	/* event log in meta, when mounted */
+	struct tfs_scrub *scrub;	/* made by the first scrub start (set
+					 * under lock, read atomically) */
 };
 
 /* Owner and group for new inodes (the caller of the request). */
@@ -254,6 +256,38 @@ bool tfs_close_file(struct tfs *fs, uint64_t ino);
  * or -errno. */
 int tfs_fsck(const char *uri, bool repair, struct fsd_buf *out,
 	     struct mixfs_err *err);
+
+/*
+ * Scrub (scrub.c): read every record of the database and all file data in
+ * a background thread, so that the stores verify their checksums; each
+ * damaged range is a checksum_error event (op "scrub", ino, path when
+ * found, offset, length, store), a range a cache: store repaired from its
+ * remote a checksum_corrected one, a read that fails otherwise an io_error
+ * (reported only: the errors= policy is not applied). docs/tablefs.md,
+ * "Scrub". The thread holds no lock of the filesystem; files changed or
+ * removed meanwhile are not errors.
+ *
+ * tfs_scrub_start(): start one, reading at most @rate bytes per second (0:
+ * no limit). -EBUSY while one runs, -ENOMEM, -EAGAIN (no thread).
+ * tfs_scrub_cancel(): ask the running scrub to stop and wait up to
+ * @wait_ms for it to end (state "cancelled"). -ESRCH when none runs.
+ * tfs_scrub_status(): "scrub_KEY: value" lines: state (idle, running,
+ * done, cancelled, failed), started and finished (Unix seconds, 0: not
+ * yet), bytes_scanned and bytes_total (file data: the sizes in the inode
+ * records when the scrub started), files_scanned and files_total,
+ * records (database keys verified), errors, corrected, io_errors, rate
+ * (bytes per second); with @damage also one "scrub_damage:" line per
+ * damaged range (the first 32).
+ * tfs_scrub_stop(): stop a running scrub, wait for it, free the state:
+ * call it before tfs_close() on a filesystem a scrub ever ran on (the
+ * driver's close does).
+ * The calls are thread-safe against each other, except tfs_scrub_stop(),
+ * which must be the last.
+ */
+int tfs_scrub_start(struct tfs *fs, uint64_t rate, struct mixfs_err *err);
+int tfs_scrub_cancel(struct tfs *fs, unsigned wait_ms, struct mixfs_err *err);
+void tfs_scrub_status(struct tfs *fs, bool damage, struct fsd_buf *out);
+void tfs_scrub_stop(struct tfs *fs);
 
 extern const struct fsd_driver tablefs_driver;
 

@@ -966,6 +966,8 @@ static void drv_close(struct fsd_mount *m)
 {
 	struct tfs *fs = container_of(m, struct tfs, mount);
 
+	/* The scrub thread emits events: it ends first. */
+	tfs_scrub_stop(fs);
 	fsd_events_close(m);
 	evt_store_close(fs->evstore);
 	fs->evstore = NULL;
@@ -989,6 +991,19 @@ static void drv_status(struct fsd_mount *m, struct fsd_buf *out)
 	}
 	fsd_buf_printf(out, "inodes_allocated: %llu\n",
 		       (unsigned long long)(fs->next_ino - TFS_ROOT_INO));
+	tfs_scrub_status(fs, false, out);
+}
+
+static int drv_ctl(struct fsd_mount *m, const char *cmd, struct fsd_buf *out,
+		   struct mixfs_err *err)
+{
+	struct tfs *fs = container_of(m, struct tfs, mount);
+
+	if (!strncmp(cmd, "scrub", 5) && (cmd[5] == ' ' || !cmd[5]))
+		return tfs_scrub_ctl(fs, cmd + 5, out, err);
+	return mixfs_err_set(err, -EINVAL,
+		"unknown command '%s' (try help; tablefs adds scrub start [rate=MIB], scrub status, scrub cancel)",
+		cmd);
 }
 
 const struct fsd_driver tablefs_driver = {
@@ -998,6 +1013,7 @@ const struct fsd_driver tablefs_driver = {
 	.open = drv_open,
 	.close = drv_close,
 	.status = drv_status,
+	.ctl = drv_ctl,
 	.fsck = tfs_fsck,
 	.ll = &tablefs_ll_ops,
 };
