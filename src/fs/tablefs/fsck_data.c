@@ -32,8 +32,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FK_PIECE	(1u << 20)	/* bytes read at once */
-#define FK_CHUNK	4096u		/* unit a failing range is found in */
 
 int fk_data_record(struct fk *c, const unsigned char *v, size_t vlen)
 {
@@ -168,49 +166,6 @@ static int open_store(struct fk *c)
 
 /* --- reading the objects ------------------------------------------------ */
 
-static bool zero(const unsigned char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
-static int bad_add(struct fk *c, struct fk_obj *o, uint64_t off,
-		   uint64_t len)
-{
-	struct fk_bad *b;
-	size_t cap = o->nbad;
-
-	if (o->nbad && o->bad[o->nbad - 1].off + o->bad[o->nbad - 1].len ==
-	    off) {
-		o->bad[o->nbad - 1].len += len;
-		return 0;
-	}
-	b = realloc(o->bad, (cap + 1) * sizeof(*b));
-	if (!b)
-		return fk_nomem(c);
-	o->bad = b;
-	o->bad[o->nbad].off = off;
-	o->bad[o->nbad].len = len;
-	o->nbad++;
-	return 0;
-}
-
-/* Tally the good bytes [@off, @off + @n) read into @buf. */
-static void tally(struct fk_obj *o, const unsigned char *buf, uint64_t off,
-		  size_t n)
-{
-	for (size_t at = 0; at < n; at += FK_CHUNK) {
-		size_t len = n - at < FK_CHUNK ? n - at : FK_CHUNK;
-
-		if (zero(buf + at, len))
-			continue;
-		o->nchunks++;
-		o->chunk_end = off + at + len;
-	}
-}
-
 static int read_error(struct fk *c, uint64_t id, uint64_t off,
 		      const struct mixfs_err *e, int ret)
 {
@@ -221,35 +176,43 @@ static int read_error(struct fk *c, uint64_t id, uint64_t off,
 	return c->err = ret;
 }
 
-/* Piece [@off, @off + @n) failed its checksum: find the failing chunks. */
-static int read_chunks(struct fk *c, struct fk_obj *o, unsigned char *buf,
-		       uint64_t off, size_t n)
+static int bad_add(struct fk *c, struct fk_obj *o, uint64_t off,
+		   uint64_t len)
 {
-	for (size_t at = 0; at < n; at += FK_CHUNK) {
-		size_t len = n - at < FK_CHUNK ? n - at : FK_CHUNK;
-		struct mixfs_err e = { 0 };
-		ssize_t got = objstore_read(c->data, o->id, off + at, buf, len,
-					    &e);
-		int ret;
+	struct fk_bad *b = realloc(o->bad, (o->nbad + 1) * sizeof(*b));
 
-		if (got == -EBADMSG || got == -EUCLEAN)
-			ret = bad_add(c, o, off + at, len);
-		else if (got < 0)
-			ret = read_error(c, o->id, off + at, &e, (int)got);
-		else
-			ret = (tally(o, buf, off + at, (size_t)got), 0);
-		if (ret)
-			return ret;
-	}
+	if (!b)
+		return fk_nomem(c);
+	o->bad = b;
+	o->bad[o->nbad].off = off;
+	o->bad[o->nbad].len = len;
+	o->nbad++;
 	return 0;
 }
 
+struct load {
+	struct fk *c;
+	struct fk_obj *o;
+	int cb_err;		/* what bad_cb failed with */
+};
+
+static int bad_cb(struct tfs_verify *v, uint64_t off, uint64_t len)
+{
+	struct load *l = v->arg;
+
+	return l->cb_err = bad_add(l->c, l->o, off, len);
+}
+
+/* Read the object whole (tfs_obj_verify()): chunks holding data, where
+ * they end, the ranges whose checksum fails. */
 static int load_obj(struct fk *c, uint64_t id, unsigned char *buf)
 {
 	struct objstore_stat st;
 	struct mixfs_err e = { 0 };
 	struct fk_obj *o = fk_grow(c, c->objs, &c->co, c->no, sizeof(*o));
-	uint64_t off;
+	struct load l = { c, NULL, 0 };
+	struct tfs_verify v = { .s = c->data, .id = id, .buf = buf,
+				.bad = bad_cb, .arg = &l };
 	int ret;
 
 	if (!o)
@@ -267,27 +230,15 @@ static int load_obj(struct fk *c, uint64_t id, unsigned char *buf)
 	o->size_ok = true;
 	o->size = st.size;
 	o->allocated = o->chunk_sum = st.allocated;
-	/* Holes past the last chunk holding data are not read: a sparse
-	 * object may be far larger than what it holds. */
-	for (off = 0; off < st.size &&
-	     (o->nchunks * FK_CHUNK < st.allocated || o->nbad);) {
-		size_t n = st.size - off < FK_PIECE ? (size_t)(st.size - off) :
-			   FK_PIECE;
-		ssize_t got = objstore_read(c->data, id, off, buf, n, &e);
-
-		if (got == -EBADMSG || got == -EUCLEAN)
-			ret = read_chunks(c, o, buf, off, n);
-		else if (got < 0)
-			ret = read_error(c, id, off, &e, (int)got);
-		else
-			tally(o, buf, off, (size_t)got);
-		if (ret)
-			return ret;
-		if (got >= 0 && (size_t)got < n)
-			break;	/* shorter than its size said */
-		off += n;
-	}
-	return 0;
+	l.o = o;
+	v.size = st.size;
+	v.allocated = st.allocated;
+	ret = tfs_obj_verify(&v);
+	o->nchunks = v.chunks;
+	o->chunk_end = v.chunk_end;
+	if (ret < 0 && ret != l.cb_err)
+		return read_error(c, id, v.err_off, &v.err, ret);
+	return ret;
 }
 
 bool fk_data_leftover(struct fk *c, const struct fk_obj *o)
@@ -315,7 +266,7 @@ void fk_check_data_ranges(struct fk *c)
 
 static int load_objects(struct fk *c)
 {
-	unsigned char *buf = malloc(FK_PIECE);
+	unsigned char *buf = malloc(TFS_VERIFY_PIECE);
 	uint64_t cursor = 0, ids[256];
 	size_t n;
 	int ret = 0;
