@@ -411,7 +411,12 @@ static int do_mount(int argc, char **argv, struct fsd_opts *o)
 
 /* --- talking to a mounted filesystem ------------------------------------ */
 
-/* Run @cmd through MP/.mixfs/ctl; the answer goes into @out (NUL-ended). */
+/*
+ * Run @cmd through MP/.mixfs/ctl; the answer goes into @out (NUL-ended).
+ * Without a command the file is only read (the status): opened read-only,
+ * so that it works on a read-only mount too, whose control file takes no
+ * commands.
+ */
 static int ctl_ask(const char *mp, const char *cmd, char *out, size_t size)
 {
 	char path[PATH_MAX];
@@ -419,7 +424,7 @@ static int ctl_ask(const char *mp, const char *cmd, char *out, size_t size)
 	int fd, ret = 0;
 
 	snprintf(path, sizeof(path), "%s/.mixfs/ctl", mp);
-	fd = open(path, O_RDWR);
+	fd = open(path, cmd ? O_RDWR : O_RDONLY);
 	if (fd < 0)
 		return -errno;
 	if (cmd && write(fd, cmd, strlen(cmd)) < 0)

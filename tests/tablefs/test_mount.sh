@@ -176,6 +176,20 @@ else
 	nok "acl: mount with -o acl"
 fi
 
+# A read-only mount: what is there reads, nothing changes, and the command
+# still reaches it through the control file.
+if "$mixfs" mount -o ro --store "$store" "$mnt" >/dev/null 2>&1; then
+	if [ "$(md5sum < "$mnt/d/e/big")" = "$sum" ]; then ok "ro: files read back"; else nok "ro: files read back"; fi
+	out=$(touch "$mnt/ro-new" 2>&1); rc=$?
+	if [ $rc -ne 0 ] && echo "$out" | grep -q "Read-only"; then ok "ro: a create fails with EROFS"; else nok "ro: a create fails with EROFS" "$out"; fi
+	out=$("$mixfs" status "$mnt" 2>&1)
+	if echo "$out" | grep -q '^driver: tablefs'; then ok "ro: status answers"; else nok "ro: status answers" "$out"; fi
+	check "ro: umount" "$mixfs" umount "$mnt"
+	if mountpoint -q "$mnt"; then nok "ro: unmounted"; umount -l "$mnt"; else ok "ro: unmounted"; fi
+else
+	nok "ro: mount -o ro"
+fi
+
 out=$("$mixfs" mount --store "rocksdb:$tmp/nothing-here" "$mnt" 2>&1); rc=$?
 if [ $rc -ne 0 ]; then ok "mount of a missing store fails"; else nok "mount of a missing store fails" "$out"; unmount_all; fi
 # SIGTERM to `mixfs mount` while the daemon starts: whatever the moment,
