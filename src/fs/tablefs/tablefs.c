@@ -10,7 +10,12 @@
  * does them with default_permissions).
  */
 #include "fs/tablefs/internal.h"
+#include "events/events.h"
+#include "objstore/objstore_cache.h"
 #include "objstore/objstore_rocksdb.h"
+#ifdef MIXFS_HAVE_RADOS
+#include "objstore/objstore_rados.h"
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -96,6 +101,61 @@ int tfs_data_uri_check(const char *data, struct mixfs_err *err)
 		data);
 }
 
+/*
+ * The warning hook of a cache: data store: its local trouble becomes
+ * events of the mount (none before the events are open or after they
+ * close: the pointer is set before the first request and cleared after
+ * the last).
+ */
+static void cache_warn(void *arg, enum objstore_cache_warning what, int code,
+		       uint64_t id, uint64_t off, const char *msg)
+{
+	struct tfs *fs = arg;
+	struct evt *ev = fs->mount.events;
+	const char *name = strerrorname_np(code < 0 ? -code : code);
+	char num[24], at[24];
+
+	if (!ev)
+		return;
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)id);
+	snprintf(at, sizeof(at), "%llu", (unsigned long long)off);
+	switch (what) {
+	case OBJSTORE_CACHE_LOCAL_FAILED:
+		evt_emit(ev, EVT_CACHE_DEGRADED, "errno", name ? name : "?",
+			 "ino", num, "offset", at, "message", msg, NULL);
+		break;
+	case OBJSTORE_CACHE_LOCAL_RECOVERED:
+		evt_emit(ev, EVT_CACHE_OK, "message", msg, NULL);
+		break;
+	case OBJSTORE_CACHE_REPAIRED:
+		evt_emit(ev, EVT_CHECKSUM_CORRECTED, "op", "read", "ino", num,
+			 "offset", at, "where", "cache", NULL);
+		break;
+	}
+}
+
+/*
+ * A forced open (force=1 in a rados: URI, alone or behind cache:) that
+ * broke another client's lock leaves its sentence in @err as a note:
+ * code 0, so that a later error still replaces it.
+ */
+static void note_broken_lock(struct objstore *s, struct mixfs_err *err)
+{
+#ifdef MIXFS_HAVE_RADOS
+	const char *broke;
+
+	if (objstore_is_cache(s))
+		s = objstore_cache_remote(s);
+	broke = objstore_rados_broken_lock(s);
+	if (broke && err && !err->code)
+		snprintf(err->msg, sizeof(err->msg), "file data store: %s",
+			 broke);
+#else
+	(void)s;
+	(void)err;
+#endif
+}
+
 /* Open the data store recorded (or given) for @fs's metadata at @uri. */
 static int open_data(struct tfs *fs, const char *uri, const char *rec,
 		     uint64_t size, unsigned flags, struct mixfs_err *err)
@@ -111,8 +171,15 @@ static int open_data(struct tfs *fs, const char *uri, const char *rec,
 		return -ENOMEM;
 	ret = objstore_open(full, flags, &fs->data, err);
 	if (ret) {
-		mixfs_err_prefix(err, ret, "file data store %s", rec);
+		/* The URI up to its query: the store's own message names
+		 * the rest, and a holder's name must fit in the sentence. */
+		mixfs_err_prefix(err, ret, "file data store %.*s",
+				 (int)strcspn(rec, "?"), rec);
 		fs->data = fs->meta;
+	} else {
+		note_broken_lock(fs->data, err);
+		if (objstore_is_cache(fs->data))
+			objstore_cache_set_warn(fs->data, cache_warn, fs);
 	}
 	free(full);
 	return ret;
