@@ -335,6 +335,33 @@ static void free_fs(struct tfs *fs)
 	free(fs);
 }
 
+/*
+ * @u without its force=1 query parameters: force= breaks a lock for the
+ * open it is given to (mkfs's), and must not be recorded, or every later
+ * mount would break the lock of a live holder.
+ */
+static char *uri_without_force(const char *u)
+{
+	char *out = strdup(u), *p;
+	size_t n = strlen("force=1");
+
+	if (!out)
+		return NULL;
+	p = out;
+	while ((p = strstr(p, "force=1"))) {
+		if (p == out || (p[-1] != '?' && p[-1] != '&') ||
+		    (p[n] && p[n] != '&')) {
+			p++;
+			continue;
+		}
+		if (p[n] == '&')	/* "force=1&": the next takes its place */
+			memmove(p, p + n + 1, strlen(p + n + 1) + 1);
+		else			/* the last: drop its '?' or '&' too */
+			*--p = '\0';
+	}
+	return out;
+}
+
 int tfs_mkfs(const char *uri, uint64_t size, bool force,
 	     struct mixfs_err *err)
 {
@@ -348,7 +375,7 @@ int tfs_mkfs_data(const char *uri, const char *data_uri, uint64_t size,
 	struct tfs_txn t;
 	struct tfs_inode root;
 	unsigned char key[1] = { TFS_K_SUPER }, dkey[1] = { TFS_K_DATA };
-	char *v, *full;
+	char *v, *full, *rec = NULL;
 	size_t vlen;
 	int ret;
 
@@ -357,11 +384,16 @@ int tfs_mkfs_data(const char *uri, const char *data_uri, uint64_t size,
 	ret = data_uri ? tfs_data_uri_check(data_uri, err) : 0;
 	if (ret)
 		return ret;
+	if (data_uri && !(rec = uri_without_force(data_uri)))
+		return -ENOMEM;
 	ret = alloc_fs(&fs);
-	if (ret)
+	if (ret) {
+		free(rec);
 		return ret;
+	}
 	full = uri_with_size(uri, size);
 	if (!full) {
+		free(rec);
 		free_fs(fs);
 		return -ENOMEM;
 	}
@@ -381,7 +413,7 @@ int tfs_mkfs_data(const char *uri, const char *data_uri, uint64_t size,
 				uri);
 			goto out;
 		}
-		ret = remove_old_data(fs, uri, data_uri, err);
+		ret = remove_old_data(fs, uri, rec, err);
 		if (ret)
 			goto out;
 	} else if (ret != -ENOENT) {
@@ -392,7 +424,7 @@ int tfs_mkfs_data(const char *uri, const char *data_uri, uint64_t size,
 				err);
 		if (ret)
 			goto out;
-		ret = force ? 0 : data_store_empty(fs->data, data_uri, err);
+		ret = force ? 0 : data_store_empty(fs->data, rec, err);
 		if (!ret)
 			ret = remove_all_objects(fs->data, err);
 		if (ret)
@@ -411,8 +443,8 @@ int tfs_mkfs_data(const char *uri, const char *data_uri, uint64_t size,
 	uuid_generate(fs->uuid);
 	tfs_super_write(&t, fs->uuid, fs->inline_max);
 	tfs_next_ino_write(&t, TFS_ROOT_INO + 1);
-	if (data_uri)
-		tfs_txn_put(&t, dkey, 1, data_uri, strlen(data_uri));
+	if (rec)
+		tfs_txn_put(&t, dkey, 1, rec, strlen(rec));
 
 	memset(&root, 0, sizeof(root));
 	root.ino = TFS_ROOT_INO;
@@ -437,6 +469,7 @@ out_abort:
 	tfs_txn_abort(&t);
 out:
 	free_fs(fs);
+	free(rec);
 	return ret;
 }
 
