@@ -256,6 +256,7 @@ static int serve(const char *uri, const char *driver, struct fsd_opts *o,
 		dprintf(ready_fd, "N %s\n", err.msg);
 	else if (err.msg[0])
 		fprintf(stderr, "%s: %s\n", cmd_name, err.msg);
+	mixfs_err_clear(&err);
 	ret = fsd_serve(m, mp, ready_fd, &err);
 	if (ret && ready_fd >= 0)
 		tell_parent(ready_fd, 1, mixfs_err_msg(&err, ret));
