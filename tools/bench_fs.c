@@ -40,7 +40,7 @@
 
 int mixfs_bench_fs(int argc, char **argv);
 
-#define MAX_TARGETS	8
+#define MAX_TARGETS	10
 #define MAX_ROWS	32
 #define FUSE_MAGIC	0x65735546
 #define PT_EXAMPLES	"/usr/share/doc/libfuse3-dev/examples"
@@ -55,11 +55,14 @@ struct bfs_target {
 	const char *pt_cache;		/* passthrough_ll: NULL or a cache= mode */
 	const char *driver;		/* mixfs driver name */
 	char detail[128];		/* how it is mounted, for the report */
+	const char *data;		/* mkfs --data (NULL: none); "@ROOT@"
+					 * is the instance's directory */
 	bool selected;
 	/* the current instance; the signal handler reads these */
 	char root[PATH_MAX];		/* everything of this instance */
 	char mnt[PATH_MAX];		/* mount point (or the disk directory) */
 	char store[PATH_MAX + 16];	/* mixfs store URI */
+	char data_uri[2 * PATH_MAX];	/* the instance's data store */
 	volatile pid_t pid;		/* FUSE daemon, 0 if none */
 	volatile sig_atomic_t mounted;
 };
@@ -394,6 +397,36 @@ static void target_unmount(struct bfs_target *t)
 	t->mounted = 0;
 }
 
+/*
+ * The data store of instance @serial of @t: its template with "@ROOT@" the
+ * instance's directory, in a RADOS namespace of its own (for the cache:
+ * form too: a query at the end of a cache: URI is the remote's).
+ */
+static void data_uri(struct bfs_target *t, int serial)
+{
+	const char *at = strstr(t->data, "@ROOT@");
+	char uri[sizeof(t->data_uri)];
+
+	bfs_fmt(uri, sizeof(uri), "%.*s%s%s", (int)(at ? at - t->data : 0),
+		t->data, at ? t->root : "", at ? at + 6 : t->data);
+	bfs_fmt(t->data_uri, sizeof(t->data_uri), "%s%cnamespace=mixfs-bench-%ld-%d",
+		uri, strchr(t->data, '?') ? '&' : '?',
+		(long)getpid(), serial);
+}
+
+/* Empty the data store of @t's unmounted instance: mkfs --force removes
+ * every object; the store's superblock object stays. */
+static void data_discard(struct bfs_target *t)
+{
+	char *mkfs[] = { self_exe, "mkfs", "--force", "--data", t->data_uri,
+			 t->store, NULL };
+	char err[256];
+
+	if (t->data && t->data_uri[0])
+		self_cmd(err, sizeof(err), "mkfs", mkfs);
+	t->data_uri[0] = '\0';
+}
+
 /* A fresh instance of @t for run @run: directories, store, mount. */
 static int target_mount(struct bfs_target *t, int serial, char *err,
 			size_t errsz)
@@ -431,9 +464,15 @@ static int target_mount(struct bfs_target *t, int serial, char *err,
 	}
 	case TK_MIXFS: {
 		char *mkfs[] = { self_exe, "mkfs", "--driver", (char *)t->driver,
-				 t->store, NULL };
+				 t->store, NULL, NULL, NULL };
 
 		bfs_fmt(t->store, sizeof(t->store), "rocksdb:%s/store", t->root);
+		if (t->data) {
+			data_uri(t, serial);
+			mkfs[4] = "--data";
+			mkfs[5] = t->data_uri;
+			mkfs[6] = t->store;
+		}
 		ret = self_cmd(err, errsz, "mkfs", mkfs);
 		if (!ret)
 			ret = mixfs_start(t, err, errsz);
@@ -1066,7 +1105,10 @@ static const char usage[] =
 "  --json FILE         write every figure and the machine's details as JSON\n"
 "                      (- for stdout; the table then goes to stderr)\n"
 "  --save NAME         also write bench/results/DATE-NAME.json in the tree\n"
-"  --list              list targets and workloads\n";
+"  --list              list targets and workloads\n"
+"  --rados URI         add tablefs-rados and tablefs-cache-rados: tablefs\n"
+"                      with its file data on the rados: store URI (each\n"
+"                      instance in a namespace of its own, emptied after)\n";
 
 static void add_target(const char *name, enum tkind k, const char *cache,
 		       const char *driver, const char *detail)
@@ -1098,6 +1140,24 @@ static void make_targets(void)
 		add_target(fsd_drivers[i]->name, TK_MIXFS, NULL,
 			   fsd_drivers[i]->name, detail);
 	}
+}
+
+/* tablefs with its file data on rados: @uri, alone and behind a cache:
+ * on the instance's directory (--rados). */
+static void add_rados_targets(const char *uri)
+{
+	static char cached[2 * PATH_MAX];
+
+	bfs_fmt(cached, sizeof(cached),
+		"cache:local=[dir:@ROOT@/cache],max=4G:%s", uri);
+	if (ntargets + 2 > MAX_TARGETS || !fsd_driver_find("tablefs"))
+		return;
+	add_target("tablefs-rados", TK_MIXFS, NULL, "tablefs",
+		   "tablefs, file data on --rados (mkfs --data), a namespace per instance");
+	targets[ntargets - 1].data = uri;	/* argv: lives long enough */
+	add_target("tablefs-cache-rados", TK_MIXFS, NULL, "tablefs",
+		   "the same behind cache:local=[dir:...],max=4G");
+	targets[ntargets - 1].data = cached;
 }
 
 /* Mark the names in the comma list @list; false (with a message) on an
@@ -1203,6 +1263,7 @@ static void run_one(struct report *r, struct bfs_cfg *cfg, int wi, int ti,
 		t->pid = 0;	/* reaped or not ours: never signal it again */
 	}
 	target_unmount(t);
+	data_discard(t);
 	rm_tree(t->root);
 
 	fprintf(stderr, "run %d, %-6s on %-22s", run + 1, w->name, t->name);
@@ -1233,14 +1294,16 @@ int mixfs_bench_fs(int argc, char **argv)
 		{ "json", required_argument, NULL, 'j' },
 		{ "save", required_argument, NULL, 'n' },
 		{ "list", no_argument, NULL, 'l' },
+		{ "rados", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	const char *tlist = "all", *wlist = "all", *dir = "/var/tmp";
+	const char *rados = NULL;
 	const char *pt_src = PT_EXAMPLES, *json = NULL, *save = NULL;
 	struct bfs_cfg cfg = { .scale = 1 };
 	bool wsel[32] = { false }, tsel[MAX_TARGETS], need_pt = false;
-	bool quick = false, failed = false, have_tree;
+	bool quick = false, failed = false, have_tree, list = false;
 	double seconds = 0;
 	struct report rep = { .runs = 3 };
 	struct machine mach;
@@ -1275,7 +1338,8 @@ int mixfs_bench_fs(int argc, char **argv)
 		case 'p': pt_src = optarg; break;
 		case 'j': json = optarg; break;
 		case 'n': save = optarg; break;
-		case 'l': list_all(); return 0;
+		case 'l': list = true; break;
+		case 'R': rados = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: goto bad;
 		}
@@ -1284,6 +1348,12 @@ int mixfs_bench_fs(int argc, char **argv)
 		fprintf(stderr, "mixfs bench fs: unexpected argument '%s'\n",
 			argv[optind]);
 		goto bad;
+	}
+	if (rados)
+		add_rados_targets(rados);
+	if (list) {
+		list_all();
+		return 0;
 	}
 	if (quick) {
 		cfg.scale = 0.01;

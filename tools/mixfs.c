@@ -100,6 +100,8 @@ static int cmd_mkfs(int argc, char **argv)
 	ret = d->mkfs(argv[optind], &a, &err);
 	if (ret)
 		return fail(&err, ret);
+	if (err.msg[0])	/* a note: a lock force=1 broke */
+		fprintf(stderr, "%s: %s\n", cmd_name, err.msg);
 	printf("made a %s filesystem in %s\n", d->name, argv[optind]);
 	return 0;
 }
@@ -248,6 +250,13 @@ static int serve(const char *uri, const char *driver, struct fsd_opts *o,
 			fail(&err, ret);
 		return 1;
 	}
+	/* A note from the open (a lock force=1 broke) goes before the
+	 * answer, as a line of its own: "N text". */
+	if (err.msg[0] && ready_fd >= 0)
+		dprintf(ready_fd, "N %s\n", err.msg);
+	else if (err.msg[0])
+		fprintf(stderr, "%s: %s\n", cmd_name, err.msg);
+	mixfs_err_clear(&err);
 	ret = fsd_serve(m, mp, ready_fd, &err);
 	if (ret && ready_fd >= 0)
 		tell_parent(ready_fd, 1, mixfs_err_msg(&err, ret));
@@ -281,12 +290,12 @@ static int do_mount(int argc, char **argv, struct fsd_opts *o)
 	};
 	struct mixfs_err err = { 0 };
 	const char *store = NULL, *driver = NULL;
-	char uri[PATH_MAX + 16], mp[PATH_MAX], msg[300];
+	char uri[PATH_MAX + 16], mp[PATH_MAX], msg[600], *nl;
 	bool fg = false;
 	int c, pfd[2], ret;
 	sigset_t stop, old_mask, pending;
 	pid_t pid;
-	ssize_t n;
+	ssize_t n, len;
 	int sig;
 
 	while ((c = getopt_long(argc, argv, "+o:s:d:fh", opts, NULL)) != -1) {
@@ -374,8 +383,20 @@ static int do_mount(int argc, char **argv, struct fsd_opts *o)
 		_exit(serve(store, driver, o, mp, pfd[1]));
 	}
 	close(pfd[1]);
-	n = read(pfd[0], msg, sizeof(msg) - 1);
+	/* Everything the child says, up to its close: notes, then the
+	 * answer. */
+	n = 0;
+	while (n < (ssize_t)sizeof(msg) - 1 &&
+	       (len = read(pfd[0], msg + n, sizeof(msg) - 1 - (size_t)n)) > 0)
+		n += len;
 	close(pfd[0]);
+	msg[n] = '\0';
+	while (n > 2 && !strncmp(msg, "N ", 2) && (nl = strchr(msg, '\n'))) {
+		fprintf(stderr, "%s: %.*s\n", cmd_name, (int)(nl - msg - 2),
+			msg + 2);
+		n -= nl + 1 - msg;
+		memmove(msg, nl + 1, (size_t)n + 1);
+	}
 	sigpending(&pending);
 	for (sig = SIGHUP; sig <= SIGTERM; sig++)
 		if (sigismember(&stop, sig) && sigismember(&pending, sig))

@@ -32,8 +32,8 @@
  *   more events emitted than the reservation covered, can reuse numbers.
  * - time: UTC, RFC 3339 with nanoseconds. Never decreases along seq.
  * - category: info, warning, error or threshold. Warning is for transient
- *   trouble that may clear on its own (store_unavailable) and for trouble
- *   already repaired (checksum_corrected); error is for trouble that will
+ *   trouble that may clear on its own (store_unavailable, cache_degraded)
+ *   and for trouble already repaired (checksum_corrected); error is for trouble that will
  *   not clear without a person (io_error, checksum_error, remounted_ro,
  *   fsck_needed); threshold for the watches below.
  * - details: string values only (numbers are written in decimal), so every
@@ -148,6 +148,10 @@ enum evt_type {
 	EVT_REMOUNTED_RO,	/* error */
 	EVT_FSCK_NEEDED,	/* error */
 	EVT_EVENTS_LOST,	/* warning: from, to, reason */
+	EVT_CACHE_DEGRADED,	/* warning: a local cache in front of the store
+				 * failed; data is served from the store behind
+				 * it meanwhile (errno, message) */
+	EVT_CACHE_OK,		/* info: the cache works again */
 	EVT_TYPE_COUNT,
 };
 

@@ -38,6 +38,8 @@ static const struct {
 	[EVT_REMOUNTED_RO] = { "remounted_ro", EVT_CAT_ERROR },
 	[EVT_FSCK_NEEDED] = { "fsck_needed", EVT_CAT_ERROR },
 	[EVT_EVENTS_LOST] = { "events_lost", EVT_CAT_WARNING },
+	[EVT_CACHE_DEGRADED] = { "cache_degraded", EVT_CAT_WARNING },
+	[EVT_CACHE_OK] = { "cache_ok", EVT_CAT_INFO },
 };
 
 const char *evt_category_name(enum evt_category c)

@@ -806,7 +806,8 @@ static int snapshot_ids(struct rs_store *r, uint64_t **out, size_t *nout,
 		return mixfs_err_set(err, ret, "listing objects: %s",
 				     strerror(-ret));
 	}
-	qsort(ids, n, sizeof(*ids), cmp_id);
+	if (n)	/* an empty namespace has no array: qsort wants one */
+		qsort(ids, n, sizeof(*ids), cmp_id);
 	*out = ids;
 	*nout = n;
 	return 0;

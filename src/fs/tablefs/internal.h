@@ -108,6 +108,13 @@ int tfs_txn_scan(struct tfs_txn *t, const void *prefix, size_t plen,
  */
 char *tfs_data_uri_resolve(const char *meta_uri, const char *rec);
 
+/* tablefs.c, for opening and closing (open.c): free every orphan inode
+ * left by an earlier mount; remove the data store's objects numbered at
+ * or past the inode counter (kept by a power cut that lost their inodes).
+ * Caller holds no lock and nothing else uses @fs yet (or any more). */
+int tfs_free_orphans(struct tfs *fs);
+int tfs_free_leftovers(struct tfs *fs);
+
 /* --- POSIX ACLs (acl.c), on the xattr form of an ACL ---------------- */
 
 #define TFS_ACL_ACCESS	"system.posix_acl_access"

@@ -109,6 +109,10 @@ int tfs_mkfs(const char *uri, uint64_t size, bool force,
  * stores. With @force, the data store's objects are removed as well, and
  * those of the store the old filesystem recorded. "same" is NULL; a URI
  * tfs_data_uri_check() refuses is refused before anything is touched.
+ * force=1 in @data_uri (rados:, alone or behind cache:) applies to this
+ * open only and is not recorded. When that open broke another client's
+ * lock, @err holds a note on success: code 0 and the sentence of
+ * objstore_rados_broken_lock(), for the caller to show.
  */
 int tfs_mkfs_data(const char *uri, const char *data_uri, uint64_t size,
 		  bool force, struct mixfs_err *err);
@@ -136,7 +140,10 @@ int tfs_data_uri_check(const char *data, struct mixfs_err *err);
  * mkfs. @data_uri, when not NULL, replaces that store for this open only
  * (fault injection, a data store that moved); it is not recorded. -ENOENT
  * if no tablefs is there, -EPROTO for another version, -EBUSY if it is
- * open elsewhere, -EUCLEAN if corrupt.
+ * open elsewhere, -EUCLEAN if corrupt. A note on success as for
+ * tfs_mkfs_data() (a lock force=1 broke). A cache: data store's warnings
+ * become events of the mount (cache_degraded, cache_ok,
+ * checksum_corrected) once fs->mount.events is open.
  */
 int tfs_open(const char *uri, const char *data_uri, bool readonly,
 	     struct tfs **out, struct mixfs_err *err);
