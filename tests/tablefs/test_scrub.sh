@@ -238,6 +238,7 @@ out=$("$mixfs" scrub "$mnt" 2>&1); rc=$?
 check "a scrub whose damage a cache repaired exits 0" "$rc" 0 "$out"
 check "status counts one range corrected, none lost" "$(status scrub_corrected) $(status scrub_errors)" "1 0"
 ev=$(events checksum_corrected | grep '"op":"scrub"')
+check "the repair is reported once (by the scrub, not also by the cache)" "$(events checksum_corrected | wc -l)" 1
 check "checksum_corrected names the file, the range and the local store" "$(detail "$ev" ino) $(detail "$ev" path) $(detail "$ev" offset) $(detail "$ev" length) $(detail "$ev" store)" "$ino /cached 4096 4096 local" "$ev"
 cmp -s "$tmp/orig" "$mnt/cached" && ok "the file reads back whole" || nok "the file reads back whole"
 out=$("$mixfs" scrub "$mnt" 2>&1); rc=$?

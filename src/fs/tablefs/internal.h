@@ -206,6 +206,9 @@ int tfs_obj_verify(struct tfs_verify *v);
  */
 int tfs_scrub_ctl(struct tfs *fs, const char *args, struct fsd_buf *out,
 		  struct mixfs_err *err);
+/* True in the scrub's thread: it reports what it finds and repairs itself,
+ * with more to say than the stores' warning hooks. */
+bool tfs_in_scrub(void);
 
 int tfs_super_read(struct tfs *fs, struct mixfs_err *err);
 void tfs_super_write(struct tfs_txn *t, const unsigned char uuid[16],

@@ -112,6 +112,8 @@ static void cache_warn(void *arg, enum objstore_cache_warning what, int code,
 		evt_emit(ev, EVT_CACHE_OK, "message", msg, NULL);
 		break;
 	case OBJSTORE_CACHE_REPAIRED:
+		if (tfs_in_scrub())	/* the scrub reports it, path and all */
+			break;
 		evt_emit(ev, EVT_CHECKSUM_CORRECTED, "op", "read", "ino", num,
 			 "offset", at, "where", "cache", NULL);
 		break;

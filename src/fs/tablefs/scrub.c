@@ -954,6 +954,13 @@ static void lower_priority(void)
 #endif
 }
 
+static _Thread_local bool in_scrub;
+
+bool tfs_in_scrub(void)
+{
+	return in_scrub;
+}
+
 static void *scrub_main(void *arg)
 {
 	struct tfs_scrub *sc = arg;
@@ -961,6 +968,7 @@ static void *scrub_main(void *arg)
 	enum scrub_state end = SCRUB_DONE;
 	int ret = -ENOMEM;
 
+	in_scrub = true;
 	lower_priority();
 	r.ev = sc->fs->mount.events;
 	r.remote = sc->fs->data;
